@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * struct app: everything a handler may need that lives for the whole process.
+ * Built once in main() (src/glia.c) and read-only afterwards, so pool threads
+ * share it without locks. Handlers reach it as rq->app.
+ */
+#ifndef GLIA_APP_H
+#define GLIA_APP_H
+
+struct config;
+struct signing_key;
+struct metrics;
+
+struct app {
+    const struct config *cfg;
+    const struct signing_key *key; /* long-term ed25519 key */
+    struct metrics *metrics;
+};
+
+#endif

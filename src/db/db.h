@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * THE database API. Everything glia stores goes through the functions declared
+ * here; no other file outside src/db/ sees libpq, SQL or SQLSTATEs. Each
+ * function runs one prepared statement (or one transaction through
+ * db_run_tx()) and returns an enum db_status like Taler's query status:
+ * negative for errors, otherwise the number of rows found or changed.
+ *
+ * A struct db is one connection, used by one thread at a time (each HTTP pool
+ * thread owns one). It connects lazily and reconnects transparently when the
+ * server went away, so a PostgreSQL restart costs at most the requests made
+ * while it was really down.
+ */
+#ifndef GLIA_DB_DB_H
+#define GLIA_DB_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum db_status {
+    DB_HARD_ERROR = -2, /* anything but a serialization failure */
+    DB_SOFT_ERROR = -1, /* serialization failure or deadlock: retry */
+    DB_NO_RESULTS = 0,
+    DB_ONE_RESULT = 1, /* and >1: that many rows */
+};
+
+struct db;
+
+/**
+ * Make a handle for dsn; nothing is connected until first use.
+ * @param dsn libpq connection string (copied)
+ * @return the handle; caller frees with db_free()
+ */
+struct db *db_new(const char *dsn);
+/** Close the connection and free the handle; NULL-safe. */
+void db_free(struct db *db);
+/** @return true while a db_run_tx() transaction is open on db. */
+bool db_in_tx(const struct db *db);
+/** @return the number of database errors since start (for metrics). */
+unsigned long db_error_count(void);
+
+/**
+ * Body of a transaction. It must be idempotent (it may run more than once),
+ * must not reply to HTTP or send mail, and returns the status of its work.
+ */
+typedef enum db_status (*db_tx_fn)(struct db *db, void *cls);
+
+/**
+ * Run fn inside BEGIN ISOLATION LEVEL SERIALIZABLE ... COMMIT, retrying on
+ * serialization failures and once on a lost connection.
+ * @param name for logs
+ * @return fn's status, or an error status
+ */
+enum db_status
+db_run_tx(struct db *db, const char *name, db_tx_fn fn, void *cls);
+
+/* ---- schema (db_migrate.c) ---------------------------------------------- */
+
+/**
+ * Apply every pending migration under a PostgreSQL advisory lock, so several
+ * nodes may start at once. Idempotent.
+ * @param[out] why on failure, a message (caller frees)
+ * @return 0 on success, -1 on failure
+ */
+int db_migrate(const char *dsn, char **why);
+/**
+ * Drop every glia object (sql/drop.sql). For tests only.
+ * @return 0 on success, -1 on failure (with *why, caller frees)
+ */
+int db_drop_all(const char *dsn, char **why);
+
+/* ---- health (pg_instance.c) --------------------------------------------- */
+
+/** One round trip to the server. @return DB_ONE_RESULT when it answers. */
+enum db_status db_ping(struct db *db);
+
+/**
+ * Bind this database to server_name on first use, and check it on every later
+ * start: a database written by one identity server must not be served under
+ * another name (its signatures and replication origin ids would lie).
+ * @param[out] stored on DB_NO_RESULTS, the name the database belongs to
+ *             (caller frees); NULL otherwise
+ * @return DB_ONE_RESULT if the name matches (or was just recorded),
+ *         DB_NO_RESULTS if it belongs to another name, or an error
+ */
+enum db_status
+db_instance_claim(struct db *db, const char *server_name, char **stored);
+
+#endif

@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * THE route table. Adding an endpoint = one row here + one handler file.
+ * Paths are matched segment by segment; a {name} segment matches any one
+ * non-empty segment, and rows with more literal segments win, so the order of
+ * rows does not matter for correctness.
+ */
+#include "httpd/handlers.h"
+#include "httpd/httpd.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define V2 "/_matrix/identity/v2"
+#define V1 "/_matrix/identity/api/v1"
+
+static const struct route routes[] = {
+    {HTTP_GET, "/_matrix/identity/versions", handler_versions_get, 0},
+    {HTTP_GET, V2, handler_status_get, 0},
+    {HTTP_GET, V2 "/pubkey/isvalid", handler_pubkey_isvalid, 0},
+    {HTTP_GET, V2 "/pubkey/{keyId}", handler_pubkey_get, 0},
+
+    /* Legacy v1: removed from the spec, still called by homeservers. */
+    {HTTP_GET, V1, handler_status_get, 0},
+    {HTTP_GET, V1 "/pubkey/isvalid", handler_pubkey_isvalid, 0},
+    {HTTP_GET, V1 "/pubkey/{keyId}", handler_pubkey_get, 0},
+};
+
+#define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
+
+const struct route *
+routes_table(size_t *count)
+{
+    *count = N_ROUTES;
+    return routes;
+}
+
+unsigned int
+http_method_parse(const char *method)
+{
+    /* HEAD is served as GET; libmicrohttpd drops the body. */
+    if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)
+        return HTTP_GET;
+    if (strcmp(method, "POST") == 0)
+        return HTTP_POST;
+    if (strcmp(method, "PUT") == 0)
+        return HTTP_PUT;
+    if (strcmp(method, "DELETE") == 0)
+        return HTTP_DELETE;
+    return 0;
+}
+
+/*
+ * Match path against pattern. @return the number of literal segments when it
+ * matches (>= 0), -1 when it does not; fills params.
+ */
+static int
+match_pattern(const char *pattern, const char *path, struct route_match *m)
+{
+    const char *p = pattern;
+    const char *s = path;
+    int literals = 0;
+    size_t np = 0;
+
+    while (*p != '\0' && *s != '\0') {
+        const char *pend;
+        const char *send;
+        size_t plen;
+        size_t slen;
+
+        if (*p != '/' || *s != '/')
+            return -1;
+        p++;
+        s++;
+        pend = strchr(p, '/');
+        send = strchr(s, '/');
+        plen = pend != NULL ? (size_t)(pend - p) : strlen(p);
+        slen = send != NULL ? (size_t)(send - s) : strlen(s);
+        if (plen >= 2 && p[0] == '{' && p[plen - 1] == '}') {
+            if (slen == 0 || np >= ROUTE_MAX_PARAMS)
+                return -1;
+            m->params[np] = s;
+            m->param_len[np] = slen;
+            np++;
+        } else {
+            if (plen != slen || memcmp(p, s, plen) != 0)
+                return -1;
+            literals++;
+        }
+        p += plen;
+        s += slen;
+    }
+    if (*p != '\0' || *s != '\0')
+        return -1;
+    return literals;
+}
+
+void
+routes_match(unsigned int method, const char *path, struct route_match *out)
+{
+    int best = -1;
+    const char *best_pattern = NULL;
+
+    memset(out, 0, sizeof(*out));
+    /* First the most specific pattern that matches the path... */
+    for (size_t i = 0; i < N_ROUTES; i++) {
+        struct route_match m;
+        int lit;
+
+        memset(&m, 0, sizeof(m));
+        lit = match_pattern(routes[i].path, path, &m);
+        if (lit > best) {
+            best = lit;
+            best_pattern = routes[i].path;
+        }
+    }
+    if (best_pattern == NULL)
+        return;
+    /* ...then, among rows with that pattern, the one for this method. */
+    for (size_t i = 0; i < N_ROUTES; i++) {
+        if (strcmp(routes[i].path, best_pattern) != 0)
+            continue;
+        out->allowed |= (unsigned int)routes[i].method;
+        if ((unsigned int)routes[i].method == method) {
+            out->route = &routes[i];
+            out->index = i;
+            match_pattern(routes[i].path, path, out);
+        }
+    }
+}
+
+void
+routes_allow_header(unsigned int allowed, char *out, size_t outlen)
+{
+    static const struct {
+        unsigned int bit;
+        const char *name;
+    } names[] = {{HTTP_GET, "GET, HEAD"},
+                 {HTTP_POST, "POST"},
+                 {HTTP_PUT, "PUT"},
+                 {HTTP_DELETE, "DELETE"}};
+    size_t used = 0;
+
+    if (outlen == 0)
+        return;
+    out[0] = '\0';
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        int n;
+
+        if ((allowed & names[i].bit) == 0)
+            continue;
+        n = snprintf(out + used, outlen - used, "%s, ", names[i].name);
+        if (n < 0 || (size_t)n >= outlen - used)
+            return;
+        used += (size_t)n;
+    }
+    snprintf(out + used, outlen - used, "OPTIONS");
+}

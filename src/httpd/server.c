@@ -1,0 +1,462 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * The libmicrohttpd side: listener setup, the access handler that routes,
+ * collects and parses a request and calls its handler, the completion
+ * callback (the only place request memory is freed, where the access log line
+ * and the metrics are written), per-thread database handles, graceful
+ * shutdown, and the separate metrics listener.
+ */
+#include "app.h"
+#include "db/db.h"
+#include "httpd/httpd.h"
+#include "httpd/metrics.h"
+#include "util/config.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/time.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Request headers (and URI) must fit in this much per-connection memory;
+ * larger requests get 431/414 from libmicrohttpd itself. */
+#define HTTP_CONNECTION_MEMORY (64 * 1024)
+/* After a 413, drain at most this much of the body before hanging up, so a
+ * client that ignores us cannot keep a worker busy forever. */
+#define HTTP_DISCARD_MAX       (16u << 20)
+
+struct httpd {
+    struct app *app;
+    struct MHD_Daemon *daemon;
+    struct MHD_Daemon *metrics_daemon;
+    unsigned int port;
+};
+
+static atomic_ullong next_request_id;
+
+/* ---- one database connection per pool thread ---------------------------- */
+
+static pthread_key_t db_key;
+static pthread_once_t db_key_once = PTHREAD_ONCE_INIT;
+
+/* Runs at pool-thread exit (libmicrohttpd joins them on stop). */
+static void
+free_thread_db(void *p)
+{
+    db_free(p);
+}
+
+static void
+make_db_key(void)
+{
+    int rc = pthread_key_create(&db_key, free_thread_db);
+
+    ASSERT(rc == 0);
+}
+
+/* The calling thread's handle; it connects on first use. */
+static struct db *
+thread_db(const struct app *app)
+{
+    struct db *db;
+
+    pthread_once(&db_key_once, make_db_key);
+    db = pthread_getspecific(db_key);
+    if (db == NULL) {
+        db = db_new(app->cfg->db_dsn);
+        pthread_setspecific(db_key, db);
+    }
+    return db;
+}
+
+/* ---- request lifecycle -------------------------------------------------- */
+
+/* libmicrohttpd's first sight of a request: the raw target, before any
+ * decoding. We keep it (X-Matrix signatures cover it) and start the clock. */
+static void *
+on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    struct app *app = cls;
+    struct request *rq = xcalloc(1, sizeof(*rq));
+
+    rq->app = app;
+    rq->conn = conn;
+    rq->uri = xstrdup(uri);
+    rq->id = atomic_fetch_add(&next_request_id, 1) + 1;
+    rq->start_us = time_mono_us();
+    buf_init(&rq->body, (size_t)app->cfg->http_max_body_size);
+    metrics_in_flight(app->metrics, 1);
+    return rq;
+}
+
+/* First call of the access handler: headers are in, the body is not. */
+static enum MHD_Result
+start_request(struct request *rq, const char *url, const char *method)
+{
+    const char *clen;
+
+    rq->started = true;
+    rq->method_name = method;
+    rq->method = http_method_parse(method);
+    rq->path = xstrdup(url);
+    if (strcmp(method, "OPTIONS") == 0) {
+        routes_match(0, rq->path, &rq->match);
+        if (rq->match.allowed == 0)
+            return http_reply_error(rq, MXERR_UNRECOGNIZED, NULL);
+        return http_reply_preflight(rq, rq->match.allowed);
+    }
+    routes_match(rq->method, rq->path, &rq->match);
+    if (rq->match.allowed == 0)
+        return http_reply_error(rq, MXERR_UNRECOGNIZED, NULL);
+    if (rq->match.route == NULL)
+        return http_reply_method_not_allowed(rq, rq->match.allowed);
+    for (size_t i = 0; i < ROUTE_MAX_PARAMS; i++)
+        if (rq->match.params[i] != NULL)
+            rq->params[i] =
+                xstrndup(rq->match.params[i], rq->match.param_len[i]);
+    /* Refuse a declared oversize body before reading any of it. */
+    clen = http_header(rq, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (clen != NULL) {
+        char *end = NULL;
+        unsigned long long n = strtoull(clen, &end, 10);
+
+        if (end != clen && n > rq->body.cap)
+            return http_reply_error(rq, MXERR_TOO_LARGE, NULL);
+    }
+    return MHD_YES;
+}
+
+/* Final call: the whole body is in. Parse, gate, and run the handler. */
+static enum MHD_Result
+dispatch(struct request *rq)
+{
+    const struct route *route = rq->match.route;
+    enum MHD_Result ret;
+
+    if (rq->too_large)
+        return http_reply_error(rq, MXERR_TOO_LARGE, NULL);
+    if (route->method == HTTP_POST || route->method == HTTP_PUT) {
+        enum mxerr err = http_parse_json_body(
+            rq->body.data, rq->body.len,
+            (route->flags & ROUTE_BODY_OPTIONAL) != 0, &rq->json);
+
+        if (err != MXERR_NONE)
+            return http_reply_error(rq, err, NULL);
+    }
+    rq->db = thread_db(rq->app);
+    /* ROUTE_AUTH and ROUTE_TERMS gates run here (accounts issue). */
+    ret = route->handler(rq, rq->json);
+    ASSERT(!db_in_tx(rq->db)); /* a handler left a transaction open */
+    if (!rq->replied) {
+        BUG("handler returned without replying");
+        return http_reply_internal(rq, route->path);
+    }
+    return ret;
+}
+
+static enum MHD_Result
+on_access(void *cls,
+          struct MHD_Connection *conn,
+          const char *url,
+          const char *method,
+          const char *version,
+          const char *upload_data,
+          size_t *upload_data_size,
+          void **req_cls)
+{
+    struct request *rq = *req_cls;
+
+    (void)version;
+    if (rq == NULL) {
+        /* Not expected (on_uri runs first), but never crash over it. */
+        rq = on_uri(cls, url, conn);
+        *req_cls = rq;
+    }
+    if (!rq->started)
+        return start_request(rq, url, method);
+    if (*upload_data_size != 0) {
+        size_t n = *upload_data_size;
+
+        *upload_data_size = 0;
+        if (rq->replied || rq->too_large) {
+            rq->discarded += n;
+            return rq->discarded > HTTP_DISCARD_MAX ? MHD_NO : MHD_YES;
+        }
+        if (buf_append(&rq->body, upload_data, n) != 0) {
+            rq->too_large = true;
+            rq->discarded = n;
+            buf_free(&rq->body);
+        }
+        return MHD_YES;
+    }
+    if (rq->replied)
+        return MHD_YES;
+    return dispatch(rq);
+}
+
+/* Why a request ended without a normal completion, for the access log. */
+static const char *
+termination_reason(enum MHD_RequestTerminationCode toe)
+{
+    switch (toe) {
+    case MHD_REQUEST_TERMINATED_COMPLETED_OK:
+        return "";
+    case MHD_REQUEST_TERMINATED_TIMEOUT_REACHED:
+        return " (timeout)";
+    case MHD_REQUEST_TERMINATED_CLIENT_ABORT:
+        return " (client closed)";
+    case MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN:
+        return " (shutdown)";
+    case MHD_REQUEST_TERMINATED_WITH_ERROR:
+    case MHD_REQUEST_TERMINATED_READ_ERROR:
+    default:
+        return " (error)";
+    }
+}
+
+/* The end of every request: log it, count it, free it. */
+static void
+on_completed(void *cls,
+             struct MHD_Connection *conn,
+             void **req_cls,
+             enum MHD_RequestTerminationCode toe)
+{
+    struct app *app = cls;
+    struct request *rq = *req_cls;
+    int64_t dur;
+    size_t ntable;
+    char target[512];
+
+    (void)conn;
+    if (rq == NULL)
+        return;
+    *req_cls = NULL;
+    dur = time_mono_us() - rq->start_us;
+    routes_table(&ntable);
+    metrics_observe(app->metrics,
+                    rq->match.route != NULL ? rq->match.index : ntable,
+                    rq->status, dur);
+    if (log_enabled(LOG_LVL_INFO)) {
+        http_redact_target(rq->uri, target, sizeof(target));
+        LOG_INFO("req %llu: %s %s %u %.3fms%s", (unsigned long long)rq->id,
+                 rq->method_name != NULL ? rq->method_name : "-", target,
+                 rq->status, (double)dur / 1000.0, termination_reason(toe));
+    }
+    json_decref(rq->json);
+    buf_free(&rq->body);
+    for (size_t i = 0; i < ROUTE_MAX_PARAMS; i++)
+        free(rq->params[i]);
+    free(rq->path);
+    free(rq->uri);
+    free(rq);
+    metrics_in_flight(app->metrics, -1);
+}
+
+/* libmicrohttpd's own diagnostics go to our log. */
+__attribute__((format(printf, 2, 0))) static void
+on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char line[512];
+    size_t n;
+
+    (void)cls;
+    vsnprintf(line, sizeof(line), fmt, ap);
+    n = strlen(line);
+    while (n > 0 && line[n - 1] == '\n')
+        line[--n] = '\0';
+    LOG_WARN("microhttpd: %s", line);
+}
+
+/* ---- the metrics listener ----------------------------------------------- */
+
+static enum MHD_Result
+on_metrics(void *cls,
+           struct MHD_Connection *conn,
+           const char *url,
+           const char *method,
+           const char *version,
+           const char *upload_data,
+           size_t *upload_data_size,
+           void **req_cls)
+{
+    struct app *app = cls;
+    struct MHD_Response *resp;
+    enum MHD_Result ret;
+    unsigned int status = MHD_HTTP_OK;
+    char *text;
+    size_t len;
+
+    (void)version;
+    (void)upload_data;
+    (void)upload_data_size;
+    (void)req_cls;
+    if (strcmp(method, "GET") != 0 || strcmp(url, "/metrics") != 0) {
+        text = xstrdup("not found: try GET /metrics\n");
+        len = strlen(text);
+        status = MHD_HTTP_NOT_FOUND;
+    } else {
+        text = metrics_render(app->metrics, &len);
+    }
+    resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+    if (resp == NULL) {
+        free(text);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            "text/plain; version=0.0.4");
+    ret = MHD_queue_response(conn, status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+/* ---- start and stop ----------------------------------------------------- */
+
+/* Parse an IPv4 or IPv6 literal and port. @return 0, or -1. */
+static int
+make_sockaddr(const char *addr,
+              long port,
+              struct sockaddr_storage *ss,
+              bool *ipv6)
+{
+    memset(ss, 0, sizeof(*ss));
+    if (strchr(addr, ':') == NULL) {
+        struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+        sin->sin_family = AF_INET;
+        sin->sin_port = htons((uint16_t)port);
+        *ipv6 = false;
+        return inet_pton(AF_INET, addr, &sin->sin_addr) == 1 ? 0 : -1;
+    } else {
+        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_port = htons((uint16_t)port);
+        *ipv6 = true;
+        return inet_pton(AF_INET6, addr, &sin6->sin6_addr) == 1 ? 0 : -1;
+    }
+}
+
+static struct MHD_Daemon *
+start_metrics(struct app *app, char **why)
+{
+    const struct config *cfg = app->cfg;
+    struct sockaddr_storage ss;
+    bool ipv6;
+    struct MHD_Daemon *d;
+
+    if (make_sockaddr(cfg->metrics_bind_address, cfg->metrics_port, &ss,
+                      &ipv6) != 0) {
+        *why = xasprintf("[metrics] bind_address: \"%s\" is not an IP address",
+                         cfg->metrics_bind_address);
+        return NULL;
+    }
+    d = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
+            (ipv6 ? MHD_USE_IPv6 : 0) | MHD_USE_ERROR_LOG,
+        0, NULL, NULL, on_metrics, app, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
+        NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10, MHD_OPTION_END);
+    if (d == NULL)
+        *why = xasprintf("cannot listen for metrics on %s:%ld: %s",
+                         cfg->metrics_bind_address, cfg->metrics_port,
+                         strerror(errno));
+    return d;
+}
+
+struct httpd *
+httpd_start(struct app *app, char **why)
+{
+    const struct config *cfg = app->cfg;
+    struct httpd *h = xcalloc(1, sizeof(*h));
+    struct sockaddr_storage ss;
+    bool ipv6;
+    const union MHD_DaemonInfo *info;
+    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
+                         MHD_USE_ITC | MHD_USE_ERROR_LOG;
+
+    *why = NULL;
+    h->app = app;
+    if (make_sockaddr(cfg->http_bind_address, cfg->http_port, &ss, &ipv6) !=
+        0) {
+        *why = xasprintf("[http] bind_address: \"%s\" is not an IP address",
+                         cfg->http_bind_address);
+        free(h);
+        return NULL;
+    }
+    if (ipv6)
+        flags |= MHD_USE_IPv6;
+    h->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_access, app,
+        /* First, so that the options below already log through it. */
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned int)cfg->http_threads, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned int)cfg->http_connection_timeout,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONNECTION_MEMORY,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned int)cfg->http_max_connections_per_ip,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, app, MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, app, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
+        MHD_OPTION_END);
+    if (h->daemon == NULL) {
+        *why = xasprintf("cannot listen on %s:%ld: %s", cfg->http_bind_address,
+                         cfg->http_port, strerror(errno));
+        free(h);
+        return NULL;
+    }
+    info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    h->port = info != NULL ? info->port : (unsigned int)cfg->http_port;
+    if (cfg->metrics_port != 0) {
+        h->metrics_daemon = start_metrics(app, why);
+        if (h->metrics_daemon == NULL) {
+            MHD_stop_daemon(h->daemon);
+            free(h);
+            return NULL;
+        }
+    }
+    return h;
+}
+
+unsigned int
+httpd_port(const struct httpd *h)
+{
+    return h->port;
+}
+
+void
+httpd_stop(struct httpd *h, int timeout_s)
+{
+    MHD_socket fd;
+    int64_t deadline;
+
+    if (h == NULL)
+        return;
+    /* Stop accepting, but keep serving the connections we have. */
+    fd = MHD_quiesce_daemon(h->daemon);
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
+    deadline = time_mono_us() + (int64_t)timeout_s * 1000000;
+    while (metrics_in_flight_count(h->app->metrics) > 0 &&
+           time_mono_us() < deadline) {
+        struct timespec tick = {0, 10 * 1000 * 1000};
+
+        nanosleep(&tick, NULL);
+    }
+    if (metrics_in_flight_count(h->app->metrics) > 0)
+        LOG_WARN("shutting down with %ld requests still in flight",
+                 metrics_in_flight_count(h->app->metrics));
+    MHD_stop_daemon(h->daemon);
+    if (h->metrics_daemon != NULL)
+        MHD_stop_daemon(h->metrics_daemon);
+    free(h);
+}

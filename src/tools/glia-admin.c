@@ -1,0 +1,302 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * glia-admin: the operator's tool. Sub-commands:
+ *   keygen       create the signing key named by the config (or --out PATH)
+ *   dbinit       apply database migrations (as glia does at start)
+ *   check-config validate a config file and what it points at
+ *   config-doc   print the configuration reference (doc/configuration.md)
+ *   sign-json    sign a JSON object from stdin with the server's key, to
+ *                check interoperability or debug a peer's verification
+ */
+#include "crypto/crypto.h"
+#include "db/db.h"
+#include "util/config.h"
+#include "util/buf.h"
+#include "util/log.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+
+static void
+usage(FILE *out)
+{
+    fprintf(out, "usage: glia-admin COMMAND [options]\n"
+                 "  keygen -c FILE [--if-missing]  create [crypto] "
+                 "signing_key_file\n"
+                 "  keygen --out PATH [--version V] create a key file at PATH\n"
+                 "  dbinit -c FILE                 apply database migrations\n"
+                 "  check-config -c FILE           validate a config file\n"
+                 "  config-doc                     print the configuration "
+                 "reference\n");
+}
+
+struct opts {
+    const char *config;
+    const char *key;
+    const char *name;
+    const char *out;
+    const char *version;
+    int if_missing;
+};
+
+/* Options shared by the sub-commands; unknown ones are errors. */
+static int
+parse_opts(int argc, char **argv, struct opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->version = "0";
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
+            o->config = argv[++i];
+        else if (strcmp(argv[i], "--key") == 0 && i + 1 < argc)
+            o->key = argv[++i];
+        else if (strcmp(argv[i], "--name") == 0 && i + 1 < argc)
+            o->name = argv[++i];
+        else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
+            o->out = argv[++i];
+        else if (strcmp(argv[i], "--version") == 0 && i + 1 < argc)
+            o->version = argv[++i];
+        else if (strcmp(argv[i], "--if-missing") == 0)
+            o->if_missing = 1;
+        else {
+            fprintf(stderr, "glia-admin: unexpected argument \"%s\"\n",
+                    argv[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static struct config *
+load_config(const struct opts *o)
+{
+    struct config *cfg;
+    char *why = NULL;
+
+    if (o->config == NULL) {
+        fprintf(stderr, "glia-admin: -c FILE is required\n");
+        return NULL;
+    }
+    cfg = config_load(o->config, &why);
+    if (cfg == NULL) {
+        fprintf(stderr, "glia-admin: %s\n", why);
+        free(why);
+    }
+    return cfg;
+}
+
+static int
+cmd_keygen(const struct opts *o)
+{
+    struct config *cfg = NULL;
+    const char *path = o->out;
+    struct signing_key *key;
+    struct stat st;
+    int rc = 0;
+
+    if (path == NULL) {
+        cfg = load_config(o);
+        if (cfg == NULL)
+            return 2;
+        path = cfg->crypto_signing_key_file;
+    }
+    if (o->if_missing && stat(path, &st) == 0) {
+        printf("%s exists; keeping it\n", path);
+        config_free(cfg);
+        return 0;
+    }
+    key = signing_key_generate(o->version);
+    if (key == NULL) {
+        fprintf(stderr,
+                "glia-admin: bad key version \"%s\" (use "
+                "[A-Za-z0-9_])\n",
+                o->version);
+        config_free(cfg);
+        return 2;
+    }
+    if (signing_key_write_file(path, key) != 0) {
+        fprintf(stderr, "glia-admin: cannot create %s: %s\n", path,
+                errno == EEXIST ? "it exists (glia-admin never overwrites a "
+                                  "key)"
+                                : strerror(errno));
+        rc = 1;
+    } else {
+        /* Only public material is printed. */
+        printf("wrote %s\n%s %s\n", path, key->key_id, key->pk_b64);
+    }
+    signing_key_free(key);
+    config_free(cfg);
+    return rc;
+}
+
+static int
+cmd_dbinit(const struct opts *o)
+{
+    struct config *cfg = load_config(o);
+    struct db *db;
+    char *why = NULL;
+    char *stored = NULL;
+    enum db_status qs;
+    int rc = 0;
+
+    if (cfg == NULL)
+        return 2;
+    if (db_migrate(cfg->db_dsn, &why) != 0) {
+        fprintf(stderr, "glia-admin: %s\n", why);
+        free(why);
+        config_free(cfg);
+        return 1;
+    }
+    db = db_new(cfg->db_dsn);
+    qs = db_instance_claim(db, cfg->general_server_name, &stored);
+    if (qs == DB_NO_RESULTS) {
+        fprintf(stderr,
+                "glia-admin: the database belongs to \"%s\", not \"%s\"\n",
+                stored, cfg->general_server_name);
+        rc = 1;
+    } else if (qs < 0) {
+        fprintf(stderr, "glia-admin: cannot record the instance\n");
+        rc = 1;
+    } else {
+        printf("database ready for %s\n", cfg->general_server_name);
+    }
+    free(stored);
+    db_free(db);
+    config_free(cfg);
+    return rc;
+}
+
+static int
+cmd_check_config(const struct opts *o)
+{
+    struct config *cfg = load_config(o);
+    struct signing_key *key = NULL;
+    struct stat st;
+    char *why = NULL;
+    int rc = 0;
+
+    if (cfg == NULL)
+        return 2;
+    if (signing_key_load_file(cfg->crypto_signing_key_file, &key, &why) != 0) {
+        fprintf(stderr, "%s: [crypto] signing_key_file: %s\n", o->config, why);
+        free(why);
+        rc = 2;
+    } else if (stat(cfg->crypto_signing_key_file, &st) == 0 &&
+               (st.st_mode & 077) != 0) {
+        fprintf(stderr,
+                "%s: warning: %s is readable by other users (chmod 600)\n",
+                o->config, cfg->crypto_signing_key_file);
+    }
+    signing_key_free(key);
+    if (cfg->email_outbox_dir != NULL &&
+        (stat(cfg->email_outbox_dir, &st) != 0 || !S_ISDIR(st.st_mode))) {
+        fprintf(stderr, "%s: [email] outbox_dir: %s is not a directory\n",
+                o->config, cfg->email_outbox_dir);
+        rc = 2;
+    }
+    if (rc == 0)
+        printf("%s: OK\n", o->config);
+    config_free(cfg);
+    return rc;
+}
+
+static int
+cmd_sign_json(const struct opts *o)
+{
+    struct config *cfg = NULL;
+    const char *key_path = o->key;
+    const char *name = o->name;
+    struct signing_key *key = NULL;
+    struct buf in;
+    char chunk[4096];
+    size_t n;
+    json_error_t jerr;
+    json_t *obj;
+    char *why = NULL;
+    int rc = 1;
+
+    if (key_path == NULL || name == NULL) {
+        cfg = load_config(o);
+        if (cfg == NULL)
+            return 2;
+        key_path = cfg->crypto_signing_key_file;
+        name = cfg->general_server_name;
+    }
+    if (signing_key_load_file(key_path, &key, &why) != 0) {
+        fprintf(stderr, "glia-admin: %s\n", why);
+        free(why);
+        config_free(cfg);
+        return 1;
+    }
+    buf_init(&in, 1u << 20);
+    while ((n = fread(chunk, 1, sizeof(chunk), stdin)) > 0)
+        if (buf_append(&in, chunk, n) != 0)
+            break;
+    obj = json_loadb(in.data != NULL ? in.data : "", in.len,
+                     JSON_REJECT_DUPLICATES, &jerr);
+    if (obj == NULL || !json_is_object(obj)) {
+        fprintf(stderr, "glia-admin: stdin is not a JSON object (%s)\n",
+                jerr.text);
+    } else if (signjson_sign(obj, name, key->key_id, key->sk) != 0) {
+        fprintf(stderr, "glia-admin: the object cannot be signed (not "
+                        "canonical JSON: floats or huge integers?)\n");
+    } else {
+        char *text = json_dumps(obj, JSON_COMPACT);
+
+        printf("%s\n", text);
+        free(text);
+        rc = 0;
+    }
+    json_decref(obj);
+    buf_free(&in);
+    signing_key_free(key);
+    config_free(cfg);
+    return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+    struct opts o;
+
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "-h") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "-V") == 0) {
+        printf("glia-admin %s\n", PACKAGE_VERSION);
+        return 0;
+    }
+    if (sodium_init() < 0) {
+        fprintf(stderr, "glia-admin: cannot initialise libsodium\n");
+        return 1;
+    }
+    log_set_level(LOG_LVL_WARN);
+    if (parse_opts(argc, argv, &o) != 0) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "keygen") == 0)
+        return cmd_keygen(&o);
+    if (strcmp(argv[1], "dbinit") == 0)
+        return cmd_dbinit(&o);
+    if (strcmp(argv[1], "check-config") == 0)
+        return cmd_check_config(&o);
+    if (strcmp(argv[1], "sign-json") == 0)
+        return cmd_sign_json(&o);
+    if (strcmp(argv[1], "config-doc") == 0) {
+        config_write_reference(stdout);
+        return 0;
+    }
+    fprintf(stderr, "glia-admin: unknown command \"%s\"\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

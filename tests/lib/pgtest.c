@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* See pgtest.h. */
+#include "pgtest.h"
+#include "db/db.h"
+#include "tap.h"
+#include "util/mem.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+
+const char *
+pgtest_dsn(void)
+{
+    const char *dsn = getenv("GLIA_TEST_DSN");
+
+    if (dsn == NULL || dsn[0] == '\0')
+        skip_all("GLIA_TEST_DSN unset: run under tests/with-postgres.sh");
+    return dsn;
+}
+
+void
+pgtest_reset(void)
+{
+    char *why = NULL;
+
+    if (db_drop_all(pgtest_dsn(), &why) != 0 ||
+        db_migrate(pgtest_dsn(), &why) != 0) {
+        printf("Bail out! cannot reset the test database: %s\n", why);
+        exit(1);
+    }
+}
+
+int
+pgtest_ctl(const char *args)
+{
+    const char *ctl = getenv("GLIA_TEST_PGCTL");
+    char *cmd;
+    int rc;
+
+    if (ctl == NULL)
+        return -1;
+    cmd = xasprintf("%s %s", ctl, args);
+    rc = system(cmd);
+    free(cmd);
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
