@@ -24,7 +24,7 @@
 #define CONF_CTYPE_BOOL   bool
 
 struct config {
-#define CONF(sec, key, type, def, min, max, choices, flags, help)             \
+#define CONF(sec, key, type, def, min, max, choices, flags, help)              \
     CONF_CTYPE_##type sec##_##key;
 #include "util/config.def"
 #undef CONF
