@@ -9,13 +9,14 @@ libcurl4-gnutls-dev libinih-dev
 postgresql
 clang clang-format
 python3 python3-signedjson python3-canonicaljson
-curl ca-certificates
+curl ca-certificates openssl
 "
 # gcc..pkg-config: the autotools build.  *-dev: the libraries glia links.
 # postgresql: initdb/pg_ctl for the private dev cluster and the DB tests.
 # clang: the ASan+UBSan build; clang-format: the format check.
 # python3-signedjson/-canonicaljson: an independent Matrix implementation
 #   the tests verify glia's signatures against.  curl: the quick start check.
+# openssl: the test CA and certificates of the fake homeserver.
 
 glia_install_deps() {
     missing=""

@@ -8,12 +8,16 @@
 #define GLIA_APP_H
 
 struct config;
+struct fed_client;
 struct signing_key;
 struct metrics;
+struct terms;
 
 struct app {
     const struct config *cfg;
     const struct signing_key *key; /* long-term ed25519 key */
+    const struct terms *terms;     /* [general] terms; never NULL */
+    struct fed_client *fed;        /* outbound calls to homeservers */
     struct metrics *metrics;
 };
 

@@ -8,8 +8,10 @@
 #include "app.h"
 #include "crypto/crypto.h"
 #include "db/db.h"
+#include "fed/fed.h"
 #include "httpd/httpd.h"
 #include "httpd/metrics.h"
+#include "terms/terms.h"
 #include "util/config.h"
 #include "util/log.h"
 
@@ -63,6 +65,7 @@ main(int argc, char **argv)
     const char *config_path = NULL;
     struct config *cfg;
     struct signing_key *key = NULL;
+    struct terms *terms;
     struct app app;
     struct httpd *httpd;
     enum log_level lvl;
@@ -110,8 +113,16 @@ main(int argc, char **argv)
     }
     if (log_level_parse(cfg->general_log_level, &lvl) == 0)
         log_set_level(lvl);
+    terms = terms_load(cfg->general_terms, &why);
+    if (terms == NULL) {
+        fprintf(stderr, "glia: [general] terms: %s\n", why);
+        free(why);
+        config_free(cfg);
+        return 2;
+    }
     if (sodium_init() < 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
         LOG_ERROR("cannot initialise libsodium or libcurl");
+        terms_free(terms);
         config_free(cfg);
         return 1;
     }
@@ -119,6 +130,7 @@ main(int argc, char **argv)
         LOG_ERROR("signing key: %s (create one with: glia-admin keygen -c %s)",
                   why, config_path);
         free(why);
+        terms_free(terms);
         config_free(cfg);
         return 1;
     }
@@ -126,11 +138,13 @@ main(int argc, char **argv)
         LOG_ERROR("database: %s", why);
         free(why);
         signing_key_free(key);
+        terms_free(terms);
         config_free(cfg);
         return 1;
     }
     if (claim_database(cfg) != 0) {
         signing_key_free(key);
+        terms_free(terms);
         config_free(cfg);
         return 1;
     }
@@ -146,13 +160,17 @@ main(int argc, char **argv)
     routes_table(&nroutes);
     app.cfg = cfg;
     app.key = key;
+    app.terms = terms;
+    app.fed = fed_client_new(cfg);
     app.metrics = metrics_new(nroutes);
     httpd = httpd_start(&app, &why);
     if (httpd == NULL) {
         LOG_ERROR("%s", why);
         free(why);
         metrics_free(app.metrics);
+        fed_client_free(app.fed);
         signing_key_free(key);
+        terms_free(terms);
         config_free(cfg);
         return 1;
     }
@@ -172,7 +190,9 @@ main(int argc, char **argv)
     httpd_stop(httpd, (int)cfg->http_shutdown_timeout);
     LOG_INFO("stopped");
     metrics_free(app.metrics);
+    fed_client_free(app.fed);
     signing_key_free(key);
+    terms_free(terms);
     config_free(cfg);
     curl_global_cleanup();
     return 0;

@@ -215,6 +215,19 @@ db_cmd_rows(PGresult *res)
     return (enum db_status)atoi(n);
 }
 
+enum db_status
+db_exec_cmd(struct db *db, struct db_stmt *st, const char *const *params)
+{
+    enum db_status qs;
+    PGresult *res = db_exec(db, st, params, &qs);
+
+    if (res == NULL)
+        return qs;
+    qs = db_cmd_rows(res);
+    PQclear(res);
+    return qs;
+}
+
 /* Run a transaction-control command; true on success. */
 static bool
 tx_command(struct db *db, struct db_stmt *st, enum db_status *status)

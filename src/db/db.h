@@ -87,4 +87,66 @@ enum db_status db_ping(struct db *db);
 enum db_status
 db_instance_claim(struct db *db, const char *server_name, char **stored);
 
+/* ---- accounts and tokens (pg_accounts.c) -------------------------------- */
+
+/**
+ * Create the account if it is new and issue it a token.
+ * @param token_hash hex SHA-256 of the new token (the token itself is never
+ *        stored)
+ * @return DB_ONE_RESULT, or an error
+ */
+enum db_status db_account_register(struct db *db,
+                                   const char *user_id,
+                                   const char *token_hash,
+                                   int64_t now_ms);
+
+/**
+ * The account a token acts for.
+ * @param[out] user_id caller frees
+ * @param[out] consent the terms fingerprint the account accepted, or NULL
+ *             (caller frees)
+ * @return DB_ONE_RESULT, DB_NO_RESULTS for an unknown token, or an error
+ */
+enum db_status db_account_by_token(struct db *db,
+                                   const char *token_hash,
+                                   char **user_id,
+                                   char **consent);
+
+/** Revoke one token. @return DB_ONE_RESULT, DB_NO_RESULTS if unknown. */
+enum db_status db_token_delete(struct db *db, const char *token_hash);
+
+/* ---- terms (pg_terms.c) ------------------------------------------------- */
+
+struct db_terms_acceptance {
+    const char *policy;
+    const char *version;
+    const char *url;
+};
+
+/**
+ * Record accepted policy URLs (duplicates are ignored), in one transaction.
+ * @return DB_ONE_RESULT, or an error
+ */
+enum db_status db_terms_accept(struct db *db,
+                               const char *user_id,
+                               const struct db_terms_acceptance *acc,
+                               size_t n,
+                               int64_t now_ms);
+
+/** Called once per accepted (policy, version). */
+typedef void (*db_terms_cb)(void *cls, const char *policy, const char *version);
+
+/**
+ * List the (policy, version) pairs a user has accepted.
+ * @return the number of pairs (>= 0), or an error
+ */
+enum db_status db_terms_accepted(struct db *db,
+                                 const char *user_id,
+                                 db_terms_cb cb,
+                                 void *cls);
+
+/** Store the account's consent fingerprint. */
+enum db_status
+db_account_set_consent(struct db *db, const char *user_id, const char *consent);
+
 #endif

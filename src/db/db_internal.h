@@ -43,4 +43,11 @@ PGresult *db_exec(struct db *db,
 /** @return the number of rows the statement changed (for INSERT/UPDATE). */
 enum db_status db_cmd_rows(PGresult *res);
 
+/**
+ * Execute a statement that returns no rows (INSERT, UPDATE, DELETE).
+ * @return the number of rows it changed (>= 0), or an error status
+ */
+enum db_status
+db_exec_cmd(struct db *db, struct db_stmt *st, const char *const *params);
+
 #endif

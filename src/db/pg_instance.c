@@ -48,10 +48,9 @@ claim_tx(struct db *db, void *cls)
     snprintf(now, sizeof(now), "%" PRId64, time_now_ms());
     params[0] = ctx->server_name;
     params[1] = now;
-    res = db_exec(db, &ins, params, &qs);
-    if (res == NULL)
+    qs = db_exec_cmd(db, &ins, params);
+    if (qs < 0)
         return qs;
-    PQclear(res);
     res = db_exec(db, &sel, NULL, &qs);
     if (res == NULL)
         return qs;

@@ -13,4 +13,25 @@ enum MHD_Result handler_status_get(struct request *rq, const json_t *body);
 enum MHD_Result handler_pubkey_get(struct request *rq, const json_t *body);
 enum MHD_Result handler_pubkey_isvalid(struct request *rq, const json_t *body);
 
+/* handler_account.c */
+struct register_args {
+    const char *access_token; /* borrowed from the body */
+    const char *server_name;
+};
+/** Check a register body (pure; unit-tested). */
+enum mxerr register_args_parse(const json_t *body,
+                               struct register_args *args,
+                               const char **bad_field);
+enum MHD_Result handler_account_register(struct request *rq,
+                                         const json_t *body);
+enum MHD_Result handler_account_get(struct request *rq, const json_t *body);
+enum MHD_Result handler_account_logout(struct request *rq, const json_t *body);
+/* handler_terms.c */
+/** Check a POST /terms body (pure; unit-tested). @param[out] urls borrowed */
+enum mxerr terms_args_parse(const json_t *body,
+                            const json_t **urls,
+                            const char **bad_field);
+enum MHD_Result handler_terms_get(struct request *rq, const json_t *body);
+enum MHD_Result handler_terms_post(struct request *rq, const json_t *body);
+
 #endif

@@ -30,9 +30,12 @@ struct request;
 typedef enum MHD_Result (*http_handler)(struct request *rq, const json_t *body);
 
 enum route_flags {
-    ROUTE_AUTH = 1 << 0,          /* needs an account token (accounts issue) */
-    ROUTE_TERMS = 1 << 1,         /* and accepted terms */
+    ROUTE_AUTH = 1 << 0,          /* needs an account token (auth.c) */
+    ROUTE_TERMS = 1 << 1,         /* and every current policy accepted */
     ROUTE_BODY_OPTIONAL = 1 << 2, /* an empty POST body means {} */
+    /* POST /account/logout: the spec answers an unknown token with
+     * M_UNKNOWN_TOKEN rather than M_UNAUTHORIZED. */
+    ROUTE_UNKNOWN_TOKEN_ERR = 1 << 3,
 };
 
 enum http_method {
@@ -91,7 +94,9 @@ struct request {
     uint64_t id;                    /* for log correlation */
     int64_t start_us;               /* monotonic */
     unsigned int status;            /* of the reply; 0 until queued */
-    bool started;                   /* the access handler has seen it */
+    char *user_id;    /* the account, once the ROUTE_AUTH gate passed */
+    char *token_hash; /* hex SHA-256 of the token it presented */
+    bool started;     /* the access handler has seen it */
     bool replied;
     bool too_large;
     size_t discarded; /* body bytes dropped after too_large */
@@ -118,6 +123,29 @@ const char *http_query(struct request *rq, const char *name);
 const char *http_header(struct request *rq, const char *name);
 /** @return path parameter i (decoded, borrowed from rq). */
 const char *http_path_param(const struct request *rq, size_t i);
+
+/* ---- gates (auth.c) ----------------------------------------------------- */
+
+/**
+ * Apply the route's ROUTE_AUTH and ROUTE_TERMS gates: find the account of
+ * the presented token (Authorization: Bearer, or ?access_token= on GET when
+ * [http] allow_query_access_token is on), then check the terms.
+ * @return true if the request may go on; false if an error reply was sent
+ *         (*ret holds the result to return to libmicrohttpd)
+ */
+bool http_gate_or_reply(struct request *rq, enum MHD_Result *ret);
+/**
+ * The hex SHA-256 under which a token is stored (tokens themselves never
+ * are). out must hold 65 bytes.
+ */
+void http_token_hash(const char *token, char out[65]);
+/**
+ * Has the account accepted every current policy? Consults the stored
+ * consent fingerprint, and the recorded acceptances when it is stale (and
+ * then refreshes it).
+ * @return 1 yes, 0 no, -1 database error
+ */
+int http_terms_satisfied(struct request *rq, const char *consent);
 
 /* ---- replies (reply.c) -------------------------------------------------- */
 

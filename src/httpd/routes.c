@@ -19,6 +19,14 @@ static const struct route routes[] = {
     {HTTP_GET, V2, handler_status_get, 0},
     {HTTP_GET, V2 "/pubkey/isvalid", handler_pubkey_isvalid, 0},
     {HTTP_GET, V2 "/pubkey/{keyId}", handler_pubkey_get, 0},
+    {HTTP_POST, V2 "/account/register", handler_account_register, 0},
+    {HTTP_GET, V2 "/account", handler_account_get, ROUTE_AUTH | ROUTE_TERMS},
+    /* Not terms-gated: a user must be able to leave without agreeing. */
+    {HTTP_POST, V2 "/account/logout", handler_account_logout,
+     ROUTE_AUTH | ROUTE_BODY_OPTIONAL | ROUTE_UNKNOWN_TOKEN_ERR},
+    {HTTP_GET, V2 "/terms", handler_terms_get, 0},
+    /* Not terms-gated: it is how terms get accepted. */
+    {HTTP_POST, V2 "/terms", handler_terms_post, ROUTE_AUTH},
 
     /* Legacy v1: removed from the spec, still called by homeservers. */
     {HTTP_GET, V1, handler_status_get, 0},

@@ -154,7 +154,8 @@ dispatch(struct request *rq)
             return http_reply_error(rq, err, NULL);
     }
     rq->db = thread_db(rq->app);
-    /* ROUTE_AUTH and ROUTE_TERMS gates run here (accounts issue). */
+    if (!http_gate_or_reply(rq, &ret))
+        return ret;
     ret = route->handler(rq, rq->json);
     ASSERT(!db_in_tx(rq->db)); /* a handler left a transaction open */
     if (!rq->replied) {
@@ -254,6 +255,8 @@ on_completed(void *cls,
     }
     json_decref(rq->json);
     buf_free(&rq->body);
+    free(rq->user_id);
+    free(rq->token_hash);
     for (size_t i = 0; i < ROUTE_MAX_PARAMS; i++)
         free(rq->params[i]);
     free(rq->path);

@@ -10,6 +10,7 @@
  */
 #include "crypto/crypto.h"
 #include "db/db.h"
+#include "terms/terms.h"
 #include "util/config.h"
 #include "util/buf.h"
 #include "util/log.h"
@@ -195,6 +196,16 @@ cmd_check_config(const struct opts *o)
                 o->config, cfg->crypto_signing_key_file);
     }
     signing_key_free(key);
+    {
+        struct terms *t = terms_load(cfg->general_terms, &why);
+
+        if (t == NULL) {
+            fprintf(stderr, "%s: [general] terms: %s\n", o->config, why);
+            free(why);
+            rc = 2;
+        }
+        terms_free(t);
+    }
     if (cfg->email_outbox_dir != NULL &&
         (stat(cfg->email_outbox_dir, &st) != 0 || !S_ISDIR(st.st_mode))) {
         fprintf(stderr, "%s: [email] outbox_dir: %s is not a directory\n",

@@ -44,6 +44,133 @@ still_alive(const char *after)
     http_resp_free(&r);
 }
 
+/* POST body to path; @return status, with the errcode in code. */
+static long
+post_raw(
+    const char *path, const char *body, size_t len, char *code, size_t codelen)
+{
+    struct http_resp r;
+    long st;
+
+    http_request(g.base, "POST", path, body, len, NULL, &r);
+    st = r.status;
+    snprintf(code, codelen, "%s", http_resp_errcode(&r));
+    http_resp_free(&r);
+    return st;
+}
+
+static void
+expect_body(const char *path,
+            const char *body,
+            size_t len,
+            long status,
+            const char *errcode,
+            const char *name)
+{
+    char code[64];
+    long st = post_raw(path, body, len, code, sizeof(code));
+
+    ok(st == status && strcmp(code, errcode) == 0, "%s: %ld %s", name, status,
+       errcode);
+    if (st != status || strcmp(code, errcode) != 0)
+        diag("got %ld %s", st, code);
+}
+
+/* Broken, hostile and oversized JSON bodies on real POST routes. */
+static void
+json_bodies(void)
+{
+    const char *reg = "/_matrix/identity/v2/account/register";
+    const char *terms = "/_matrix/identity/v2/terms";
+    size_t n;
+    char *big;
+
+    expect_body(reg, "", 0, 400, "M_NOT_JSON", "empty body");
+    expect_body(reg, "{", 1, 400, "M_NOT_JSON", "truncated JSON");
+    expect_body(reg, "{\"a\":}", 6, 400, "M_NOT_JSON", "broken JSON");
+    expect_body(reg, "hello", 5, 400, "M_NOT_JSON", "plain text");
+    expect_body(reg, "[]", 2, 400, "M_BAD_JSON", "an array");
+    expect_body(reg, "42", 2, 400, "M_BAD_JSON", "a number");
+    expect_body(reg, "null", 4, 400, "M_BAD_JSON", "null");
+    expect_body(reg, "{\"a\":\"\\u0000\"}", 13, 400, "M_NOT_JSON",
+                "NUL escape in a string");
+    expect_body(reg, "{\"a\":\"\xc3\x28\"}", 9, 400, "M_NOT_JSON",
+                "invalid UTF-8");
+    expect_body(reg, "{\"a\":1,\"a\":2}", 13, 400, "M_NOT_JSON",
+                "duplicate keys");
+    expect_body(reg, "{\"a\":1}\x00", 8, 400, "M_NOT_JSON",
+                "trailing NUL byte");
+    expect_body(reg, "{}", 2, 400, "M_MISSING_PARAMS",
+                "valid JSON, missing fields");
+    expect_body(reg, "{\"access_token\":{},\"matrix_server_name\":1}", 42, 400,
+                "M_INVALID_PARAM", "wrong types");
+    expect_body(terms, "{", 1, 400, "M_NOT_JSON",
+                "body errors come before auth errors");
+
+    /* 100 000 levels of nesting: refused, no stack overflow. */
+    n = 100000;
+    big = xmalloc(2 * n + 1);
+    memset(big, '[', n);
+    memset(big + n, ']', n);
+    expect_body(reg, big, 2 * n, 400, "M_NOT_JSON", "100000-deep arrays");
+    free(big);
+    n = 3000;
+    {
+        struct buf b;
+
+        buf_init(&b, 1u << 20);
+        for (size_t i = 0; i < n; i++)
+            buf_puts(&b, "{\"a\":");
+        buf_puts(&b, "1");
+        for (size_t i = 0; i < n; i++)
+            buf_puts(&b, "}");
+        expect_body(reg, b.data, b.len, 400, "M_NOT_JSON",
+                    "3000-deep objects (over jansson's 2048 limit)");
+        buf_free(&b);
+    }
+
+    /* Over [http] max_body_size (1 MiB by default). */
+    n = 2u << 20;
+    big = xmalloc(n);
+    memset(big, ' ', n);
+    big[0] = '{';
+    big[n - 1] = '}';
+    expect_body(reg, big, n, 413, "M_TOO_LARGE", "2 MiB body");
+    {
+        /* Chunked, so no Content-Length warns us: caught while reading. */
+        const char *hdrs[] = {"Transfer-Encoding: chunked", NULL};
+        struct http_resp r;
+
+        http_request(g.base, "POST", reg, big, n, hdrs, &r);
+        ok(r.status == 413 && strcmp(http_resp_errcode(&r), "M_TOO_LARGE") == 0,
+           "2 MiB chunked body: 413 M_TOO_LARGE (%ld)", r.status);
+        http_resp_free(&r);
+    }
+    free(big);
+    /* Just under the cap, many keys: parsed, then rejected for content. */
+    {
+        struct buf b;
+
+        buf_init(&b, 1u << 20);
+        buf_puts(&b, "{");
+        for (int i = 0; b.len < 1000000; i++)
+            buf_printf(&b, "\"k%d\":%d,", i, i);
+        buf_puts(&b, "\"z\":0}");
+        expect_body(reg, b.data, b.len, 400, "M_MISSING_PARAMS",
+                    "1 MB object with 80 000 keys");
+        buf_free(&b);
+    }
+    {
+        char *junk = xmalloc(65536);
+
+        for (size_t i = 0; i < 65536; i++)
+            junk[i] = (char)(i * 7919 % 256);
+        expect_body(reg, junk, 65536, 400, "M_NOT_JSON", "64 KiB of noise");
+        free(junk);
+    }
+    still_alive("malformed JSON bodies");
+}
+
 int
 main(void)
 {
@@ -126,6 +253,8 @@ main(void)
                   "Content-Length: 100000\r\n\r\n{\"a\":");
     ok(st == 0 || st == 200 || st == 400, "truncated body (%d)", st);
     still_alive("bodies on GET routes");
+
+    json_bodies();
 
     /* Many requests on one keep-alive connection, pipelined. */
     {
