@@ -228,6 +228,51 @@ main(void)
            "port out of range: 400");
     stop_glia();
 
+    /* The whole client flow: register, meet the terms, accept, proceed. */
+    {
+        char *terms = xasprintf("%s/terms.json", certdir);
+        char *conf = xasprintf("%s[general]\nterms = %s\n", ca_conf, terms);
+        FILE *f = fopen(terms, "w");
+        char *auth;
+        const char *hdrs[2];
+
+        fputs("{\"tos\": {\"version\": \"1\", \"en\": {\"name\": "
+              "\"Terms\", \"url\": \"https://id.test/tos-1\"}}}",
+              f);
+        fclose(f);
+        start_glia(conf);
+        is_int(reg(hs, "alice", NULL, &tok), 200, "flow: register");
+        auth = xasprintf("Authorization: Bearer %s", tok);
+        hdrs[0] = auth;
+        hdrs[1] = NULL;
+        http_request(g.base, "GET", "/_matrix/identity/v2/account", NULL, 0,
+                     hdrs, &r);
+        ok(r.status == 403 &&
+               strcmp(http_resp_errcode(&r), "M_TERMS_NOT_SIGNED") == 0,
+           "flow: gated until the terms are accepted");
+        http_resp_free(&r);
+        http_request(g.base, "GET", "/_matrix/identity/v2/terms", NULL, 0, NULL,
+                     &r);
+        ok(r.status == 200 && strstr(r.body, "https://id.test/tos-1") != NULL,
+           "flow: GET /terms lists the policy");
+        http_resp_free(&r);
+        http_request(g.base, "POST", "/_matrix/identity/v2/terms",
+                     "{\"user_accepts\":[\"https://id.test/tos-1\"]}", 42, hdrs,
+                     &r);
+        is_int(r.status, 200, "flow: accept it");
+        http_resp_free(&r);
+        http_request(g.base, "GET", "/_matrix/identity/v2/account", NULL, 0,
+                     hdrs, &r);
+        is_int(r.status, 200, "flow: the gated endpoint answers");
+        http_resp_free(&r);
+        stop_glia();
+        free(auth);
+        free(tok);
+        free(conf);
+        unlink(terms);
+        free(terms);
+    }
+
     /* Certificates are verified by default. */
     start_glia("allow_private_addresses = true\n");
     is_int(reg(hs, "alice", &code, NULL), 502,
