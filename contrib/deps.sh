@@ -5,10 +5,11 @@
 GLIA_DEPS="
 gcc make autoconf automake autoconf-archive pkg-config
 libmicrohttpd-dev libpq-dev libjansson-dev libsodium-dev libesmtp-dev
-libcurl4-gnutls-dev libinih-dev
+libcurl4-gnutls-dev libinih-dev libunistring-dev libssl-dev
 postgresql
 clang clang-format
-python3 python3-signedjson python3-canonicaljson
+python3 python3-signedjson python3-canonicaljson python3-aiosmtpd
+chromium
 curl ca-certificates openssl
 "
 # gcc..pkg-config: the autotools build.  *-dev: the libraries glia links.
@@ -17,6 +18,11 @@ curl ca-certificates openssl
 # python3-signedjson/-canonicaljson: an independent Matrix implementation
 #   the tests verify glia's signatures against.  curl: the quick start check.
 # openssl: the test CA and certificates of the fake homeserver.
+# libunistring: Unicode case folding of email addresses (as Python's
+#   str.casefold(), which sydent uses), instead of tables of our own.
+# libssl: certificate and host name checks for SMTP over TLS.
+# python3-aiosmtpd: the SMTP server the mail tests send to.
+# chromium: a real browser opens the emailed link in the tests.
 
 glia_install_deps() {
     missing=""

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
  * struct app: everything a handler may need that lives for the whole process.
- * Built once in main() (src/glia.c) and read-only afterwards, so pool threads
- * share it without locks. Handlers reach it as rq->app.
+ * Built once at start-up (app_open()) and read-only afterwards, so pool
+ * threads share it without locks (the pointers are not const only so that
+ * app_close() can free them). Handlers reach it as rq->app.
  */
 #ifndef GLIA_APP_H
 #define GLIA_APP_H
@@ -10,15 +11,39 @@
 struct config;
 struct fed_client;
 struct signing_key;
+struct mailer;
 struct metrics;
+struct netlist;
+struct ratelimit;
+struct templates;
 struct terms;
+struct workq;
 
 struct app {
     const struct config *cfg;
-    const struct signing_key *key; /* long-term ed25519 key */
-    const struct terms *terms;     /* [general] terms; never NULL */
-    struct fed_client *fed;        /* outbound calls to homeservers */
+    struct signing_key *key; /* long-term ed25519 key */
+    struct terms *terms;     /* [general] terms; never NULL */
+    struct fed_client *fed;  /* outbound calls to homeservers */
     struct metrics *metrics;
+    struct templates *templates; /* every brand's mail and pages */
+    struct mailer *mailer;       /* SMTP or the dev outbox */
+    struct workq *workers;       /* blocking sends (http_defer) */
+    struct netlist *trusted_proxies;
+    struct ratelimit *limit_ip;      /* token requests per client address */
+    struct ratelimit *limit_address; /* token requests per email/phone */
 };
+
+/**
+ * Build everything a running glia needs from a loaded config: terms,
+ * signing key, templates, mailer, worker pool, rate limits, the federation
+ * client, metrics; and bring the database schema up to date and check it
+ * belongs to this server. On failure it logs why and cleans up.
+ * @param config_path for the hint printed when the key is missing
+ * @return 0; 2 for a configuration problem; 1 for anything else
+ */
+int
+app_open(struct app *app, const struct config *cfg, const char *config_path);
+/** Free what app_open() built (safe on a partly built app). */
+void app_close(struct app *app);
 
 #endif

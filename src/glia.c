@@ -1,17 +1,15 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
- * glia: the identity server daemon. Start-up order: config, logging, crypto,
- * signing key, database schema and instance check, then the listeners.
+ * glia: the identity server daemon. Start-up order: config, logging, then
+ * everything in struct app (app.c: terms, templates, signing key, mailer,
+ * database schema and instance check), then the listeners and housekeeping.
  * SIGTERM and SIGINT stop it gracefully: no new connections are accepted and
  * in-flight requests finish (up to [http] shutdown_timeout) before it exits.
  */
 #include "app.h"
 #include "crypto/crypto.h"
-#include "db/db.h"
-#include "fed/fed.h"
+#include "housekeeping.h"
 #include "httpd/httpd.h"
-#include "httpd/metrics.h"
-#include "terms/terms.h"
 #include "util/config.h"
 #include "util/log.h"
 
@@ -35,43 +33,18 @@ usage(FILE *out)
                  "  -h        this help\n");
 }
 
-/* Record (or check) which server this database belongs to. */
-static int
-claim_database(const struct config *cfg)
-{
-    struct db *db = db_new(cfg->db_dsn);
-    char *stored = NULL;
-    enum db_status qs =
-        db_instance_claim(db, cfg->general_server_name, &stored);
-    int rc = 0;
-
-    if (qs == DB_NO_RESULTS) {
-        LOG_ERROR("this database belongs to identity server \"%s\", not "
-                  "\"%s\" ([general] server_name): refusing to serve it",
-                  stored, cfg->general_server_name);
-        rc = -1;
-    } else if (qs < 0) {
-        LOG_ERROR("cannot read the instance record from the database");
-        rc = -1;
-    }
-    free(stored);
-    db_free(db);
-    return rc;
-}
-
 int
 main(int argc, char **argv)
 {
     const char *config_path = NULL;
     struct config *cfg;
-    struct signing_key *key = NULL;
-    struct terms *terms;
+    struct housekeeping *hk;
     struct app app;
     struct httpd *httpd;
     enum log_level lvl;
     sigset_t sigs;
-    size_t nroutes;
     char *why = NULL;
+    int rc;
     int opt;
     int sig = 0;
 
@@ -113,69 +86,38 @@ main(int argc, char **argv)
     }
     if (log_level_parse(cfg->general_log_level, &lvl) == 0)
         log_set_level(lvl);
-    terms = terms_load(cfg->general_terms, &why);
-    if (terms == NULL) {
-        fprintf(stderr, "glia: [general] terms: %s\n", why);
-        free(why);
-        config_free(cfg);
-        return 2;
-    }
     if (sodium_init() < 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
         LOG_ERROR("cannot initialise libsodium or libcurl");
-        terms_free(terms);
         config_free(cfg);
         return 1;
     }
-    if (signing_key_load_file(cfg->crypto_signing_key_file, &key, &why) != 0) {
-        LOG_ERROR("signing key: %s (create one with: glia-admin keygen -c %s)",
-                  why, config_path);
-        free(why);
-        terms_free(terms);
-        config_free(cfg);
-        return 1;
-    }
-    if (db_migrate(cfg->db_dsn, &why) != 0) {
-        LOG_ERROR("database: %s", why);
-        free(why);
-        signing_key_free(key);
-        terms_free(terms);
-        config_free(cfg);
-        return 1;
-    }
-    if (claim_database(cfg) != 0) {
-        signing_key_free(key);
-        terms_free(terms);
-        config_free(cfg);
-        return 1;
-    }
-
-    /* Block the stop signals in every thread; main waits for them below.
-     * libmicrohttpd's threads inherit this mask. */
+    /* Block the stop signals before any thread exists (app_open() starts the
+     * mail workers): every thread inherits the mask, and only main's
+     * sigwait() below ever receives them. */
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGINT);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
+    rc = app_open(&app, cfg, config_path);
+    if (rc != 0) {
+        config_free(cfg);
+        curl_global_cleanup();
+        return rc;
+    }
 
-    routes_table(&nroutes);
-    app.cfg = cfg;
-    app.key = key;
-    app.terms = terms;
-    app.fed = fed_client_new(cfg);
-    app.metrics = metrics_new(nroutes);
     httpd = httpd_start(&app, &why);
     if (httpd == NULL) {
         LOG_ERROR("%s", why);
         free(why);
-        metrics_free(app.metrics);
-        fed_client_free(app.fed);
-        signing_key_free(key);
-        terms_free(terms);
+        app_close(&app);
         config_free(cfg);
+        curl_global_cleanup();
         return 1;
     }
+    hk = housekeeping_start(&app);
     LOG_INFO("glia %s serving %s with key %s, listening on http://%s%s%s:%u",
-             PACKAGE_VERSION, cfg->general_server_name, key->key_id,
+             PACKAGE_VERSION, cfg->general_server_name, app.key->key_id,
              strchr(cfg->http_bind_address, ':') != NULL ? "[" : "",
              cfg->http_bind_address,
              strchr(cfg->http_bind_address, ':') != NULL ? "]" : "",
@@ -183,16 +125,17 @@ main(int argc, char **argv)
     if (cfg->metrics_port != 0)
         LOG_INFO("metrics on http://%s:%ld/metrics", cfg->metrics_bind_address,
                  cfg->metrics_port);
+    if (cfg->email_outbox_dir != NULL)
+        LOG_INFO("mail goes to the outbox %s, not to SMTP",
+                 cfg->email_outbox_dir);
 
     sigwait(&sigs, &sig);
     LOG_INFO("received %s: finishing in-flight requests",
              sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    housekeeping_stop(hk);
     httpd_stop(httpd, (int)cfg->http_shutdown_timeout);
+    app_close(&app);
     LOG_INFO("stopped");
-    metrics_free(app.metrics);
-    fed_client_free(app.fed);
-    signing_key_free(key);
-    terms_free(terms);
     config_free(cfg);
     curl_global_cleanup();
     return 0;

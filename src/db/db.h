@@ -149,4 +149,72 @@ enum db_status db_terms_accepted(struct db *db,
 enum db_status
 db_account_set_consent(struct db *db, const char *user_id, const char *consent);
 
+/* ---- validation sessions (pg_sessions.c) -------------------------------- */
+
+#define DB_SID_MAX 64
+
+struct db_session {
+    char sid[DB_SID_MAX];
+    char medium[16];
+    char *address;
+    char client_secret_hash[65];
+    char *token;
+    int64_t send_attempt;
+    char *next_link; /* NULL if none */
+    int64_t created_ts;
+    int64_t modified_ts;
+    int64_t validated_ts; /* 0 until validated */
+    int failed_attempts;
+};
+
+/** Free the strings of s (not s itself); NULL-safe. */
+void db_session_clear(struct db_session *s);
+
+/* What requestToken asks for. */
+struct db_session_request {
+    const char *medium;
+    const char *address;
+    const char *client_secret_hash;
+    int64_t send_attempt;
+    const char *next_link; /* may be NULL */
+    const char *new_sid;   /* used if a session is created */
+    const char *new_token; /* likewise */
+    int64_t now_ms;
+    int64_t lifetime_ms; /* a session older than this is replaced */
+};
+
+/**
+ * requestToken's find-or-create, atomically: reuse the live session of
+ * (medium, address, client secret), or create one (replacing an expired
+ * one). A send_attempt higher than the stored one refreshes the session and
+ * asks for a send; an equal or lower one does not.
+ * @param[out] out the session (caller db_session_clear()s)
+ * @param[out] send true if the token must be sent (new session, or a higher
+ *             send_attempt)
+ * @return DB_ONE_RESULT, or an error
+ */
+enum db_status db_session_request(struct db *db,
+                                  const struct db_session_request *req,
+                                  struct db_session *out,
+                                  bool *send);
+/** Read a session by sid. @return DB_ONE_RESULT or DB_NO_RESULTS. */
+enum db_status
+db_session_get(struct db *db, const char *sid, struct db_session *out);
+/**
+ * Reserve one token attempt: count it as failed unless the session is
+ * already at max_attempts. Done before comparing, so parallel guesses cannot
+ * exceed the limit.
+ * @return DB_ONE_RESULT if reserved, DB_NO_RESULTS if the session is locked
+ */
+enum db_status
+db_session_reserve_attempt(struct db *db, const char *sid, int max_attempts);
+/**
+ * The token was right: give the reserved attempt back and mark the session
+ * validated (the first time only; that also counts as a modification).
+ */
+enum db_status
+db_session_validate(struct db *db, const char *sid, int64_t now_ms);
+/** Delete sessions last modified before cutoff_ms. @return rows deleted. */
+enum db_status db_session_purge(struct db *db, int64_t cutoff_ms);
+
 #endif

@@ -34,4 +34,25 @@ enum mxerr terms_args_parse(const json_t *body,
 enum MHD_Result handler_terms_get(struct request *rq, const json_t *body);
 enum MHD_Result handler_terms_post(struct request *rq, const json_t *body);
 
+/* handler_validate_email.c */
+struct email_request_args {
+    const char *client_secret; /* borrowed from the body */
+    const char *email;
+    int64_t send_attempt;
+    const char *next_link; /* NULL if absent */
+};
+/** Check a requestToken body (pure; unit-tested). */
+enum mxerr email_request_args_parse(const json_t *body,
+                                    struct email_request_args *args,
+                                    const char **bad_field);
+enum MHD_Result handler_email_request_token(struct request *rq,
+                                            const json_t *body);
+enum MHD_Result handler_email_submit_token(struct request *rq,
+                                           const json_t *body);
+enum MHD_Result handler_email_submit_page(struct request *rq,
+                                          const json_t *body);
+/* handler_3pid.c */
+enum MHD_Result handler_3pid_get_validated(struct request *rq,
+                                           const json_t *body);
+
 #endif

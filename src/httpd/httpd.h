@@ -21,6 +21,8 @@
 
 struct app;
 struct db;
+struct deferred;
+struct httpd;
 struct request;
 
 /* ---- routes (routes.c) -------------------------------------------------- */
@@ -94,6 +96,9 @@ struct request {
     uint64_t id;                    /* for log correlation */
     int64_t start_us;               /* monotonic */
     unsigned int status;            /* of the reply; 0 until queued */
+    struct httpd *httpd;
+    struct deferred *deferred; /* work running off-thread (http_defer) */
+    char client_ip[64];        /* see http_client_ip() */
     char *user_id;    /* the account, once the ROUTE_AUTH gate passed */
     char *token_hash; /* hex SHA-256 of the token it presented */
     bool started;     /* the access handler has seen it */
@@ -123,6 +128,37 @@ const char *http_query(struct request *rq, const char *name);
 const char *http_header(struct request *rq, const char *name);
 /** @return path parameter i (decoded, borrowed from rq). */
 const char *http_path_param(const struct request *rq, size_t i);
+
+/**
+ * The client's address: the TCP peer, or, behind a trusted reverse proxy
+ * ([http] trusted_proxies), the address it forwarded. Borrowed from rq.
+ */
+const char *http_client_ip(struct request *rq);
+
+/* ---- work off the HTTP threads (server.c) ------------------------------- */
+
+/** Runs on a worker thread: must not touch the request, MHD or rq->db. */
+typedef void (*http_work_fn)(void *cls);
+/**
+ * Runs on an HTTP thread once the work is over, and replies.
+ * @param done false if glia is shutting down and the work did not finish
+ */
+typedef enum MHD_Result (*http_after_fn)(struct request *rq,
+                                         void *cls,
+                                         bool done);
+
+/**
+ * Run work(cls) on the worker pool (struct app's workers) with the
+ * connection suspended, so blocking I/O (a slow mail server) never holds an
+ * HTTP thread; then after(rq, cls, done) replies. cls is freed with
+ * cls_free once both sides are done with it. Return what this returns from
+ * the handler. When the pool's queue is full it replies 503 itself.
+ */
+enum MHD_Result http_defer(struct request *rq,
+                           http_work_fn work,
+                           http_after_fn after,
+                           void *cls,
+                           void (*cls_free)(void *));
 
 /* ---- gates (auth.c) ----------------------------------------------------- */
 
@@ -170,6 +206,15 @@ enum MHD_Result http_reply_error_extra(struct request *rq,
                                        json_t *extra);
 /** Log what failed, with the request id, and answer 500 M_UNKNOWN. */
 enum MHD_Result http_reply_internal(struct request *rq, const char *what);
+/**
+ * Reply with an HTML page (stolen, free()d later) for people, not programs:
+ * with headers that forbid scripts, framing and leaking the URL (it holds
+ * secrets) through the Referer header.
+ */
+enum MHD_Result
+http_reply_html_steal(struct request *rq, unsigned int status, char *html);
+/** Reply 302 to url (which the caller has checked), without a Referer. */
+enum MHD_Result http_reply_redirect(struct request *rq, const char *url);
 /** Reply 405 with an Allow header for the methods the path has. */
 enum MHD_Result http_reply_method_not_allowed(struct request *rq,
                                               unsigned int allowed);

@@ -123,6 +123,48 @@ http_reply_internal(struct request *rq, const char *what)
     return http_reply_error(rq, MXERR_UNKNOWN, NULL);
 }
 
+/* The URL of a verification page carries the token and client secret. */
+static void
+add_page_headers(struct MHD_Response *resp)
+{
+    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(resp, "Content-Security-Policy",
+                            "default-src 'none'; style-src 'unsafe-inline'; "
+                            "img-src data:; frame-ancestors 'none'");
+    MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+}
+
+enum MHD_Result
+http_reply_html_steal(struct request *rq, unsigned int status, char *html)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        strlen(html), html, MHD_RESPMEM_MUST_FREE);
+
+    if (resp == NULL) {
+        free(html);
+        return MHD_NO;
+    }
+    add_common_headers(resp, "text/html; charset=utf-8");
+    add_page_headers(resp);
+    return queue(rq, status, resp);
+}
+
+enum MHD_Result
+http_reply_redirect(struct request *rq, const char *url)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+
+    if (resp == NULL)
+        return MHD_NO;
+    add_common_headers(resp, NULL);
+    add_page_headers(resp);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, url);
+    return queue(rq, MHD_HTTP_FOUND, resp);
+}
+
 enum MHD_Result
 http_reply_method_not_allowed(struct request *rq, unsigned int allowed)
 {

@@ -27,11 +27,25 @@ static const struct route routes[] = {
     {HTTP_GET, V2 "/terms", handler_terms_get, 0},
     /* Not terms-gated: it is how terms get accepted. */
     {HTTP_POST, V2 "/terms", handler_terms_post, ROUTE_AUTH},
+    {HTTP_POST, V2 "/validate/email/requestToken", handler_email_request_token,
+     ROUTE_AUTH | ROUTE_TERMS},
+    {HTTP_POST, V2 "/validate/email/submitToken", handler_email_submit_token,
+     ROUTE_AUTH | ROUTE_TERMS},
+    /* The link in the mail: a browser has no token to send. */
+    {HTTP_GET, V2 "/validate/email/submitToken", handler_email_submit_page, 0},
+    {HTTP_GET, V2 "/3pid/getValidated3pid", handler_3pid_get_validated,
+     ROUTE_AUTH | ROUTE_TERMS},
 
     /* Legacy v1: removed from the spec, still called by homeservers. */
     {HTTP_GET, V1, handler_status_get, 0},
     {HTTP_GET, V1 "/pubkey/isvalid", handler_pubkey_isvalid, 0},
     {HTTP_GET, V1 "/pubkey/{keyId}", handler_pubkey_get, 0},
+    {HTTP_POST, V1 "/validate/email/requestToken", handler_email_request_token,
+     0},
+    {HTTP_POST, V1 "/validate/email/submitToken", handler_email_submit_token,
+     0},
+    {HTTP_GET, V1 "/validate/email/submitToken", handler_email_submit_page, 0},
+    {HTTP_GET, V1 "/3pid/getValidated3pid", handler_3pid_get_validated, 0},
 };
 
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))

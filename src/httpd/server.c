@@ -13,7 +13,9 @@
 #include "util/config.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/netaddr.h"
 #include "util/time.h"
+#include "util/workq.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -40,6 +42,27 @@ struct httpd {
     struct MHD_Daemon *daemon;
     struct MHD_Daemon *metrics_daemon;
     unsigned int port;
+    /* Requests suspended for http_defer(), so shutdown can resume them. */
+    pthread_mutex_t defer_lock;
+    struct deferred *deferred;
+};
+
+/* One http_defer() job. Shared by the request and the worker: refs counts
+ * them, and the last to let go frees it. Fields below `lock` are guarded by
+ * httpd.defer_lock. */
+struct deferred {
+    struct httpd *h;
+    http_work_fn work;
+    http_after_fn after;
+    void *cls;
+    void (*cls_free)(void *);
+    /* lock: */
+    struct request *rq; /* non-NULL while suspended; whoever clears it
+                         * resumes the connection */
+    bool done;
+    int refs;
+    struct deferred *next;
+    struct deferred **pprev;
 };
 
 static atomic_ullong next_request_id;
@@ -86,10 +109,12 @@ thread_db(const struct app *app)
 static void *
 on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
-    struct app *app = cls;
+    struct httpd *h = cls;
+    struct app *app = h->app;
     struct request *rq = xcalloc(1, sizeof(*rq));
 
     rq->app = app;
+    rq->httpd = h;
     rq->conn = conn;
     rq->uri = xstrdup(uri);
     rq->id = atomic_fetch_add(&next_request_id, 1) + 1;
@@ -136,6 +161,135 @@ start_request(struct request *rq, const char *url, const char *method)
     return MHD_YES;
 }
 
+/* ---- deferred work ------------------------------------------------------ */
+
+/* Drop one reference; the last frees. */
+static void
+deferred_unref(struct deferred *d)
+{
+    bool last;
+
+    pthread_mutex_lock(&d->h->defer_lock);
+    last = --d->refs == 0;
+    pthread_mutex_unlock(&d->h->defer_lock);
+    if (last) {
+        if (d->cls_free != NULL)
+            d->cls_free(d->cls);
+        free(d);
+    }
+}
+
+/* Take d off the suspended list and return its connection to resume (the
+ * caller resumes it outside the lock), or NULL if already resumed. */
+static struct MHD_Connection *
+detach_locked(struct deferred *d)
+{
+    struct MHD_Connection *conn;
+
+    if (d->rq == NULL)
+        return NULL;
+    conn = d->rq->conn;
+    d->rq = NULL;
+    *d->pprev = d->next;
+    if (d->next != NULL)
+        d->next->pprev = d->pprev;
+    return conn;
+}
+
+/* Worker side: do the work, then wake the request. */
+static void
+run_deferred(void *cls)
+{
+    struct deferred *d = cls;
+    struct MHD_Connection *conn;
+
+    d->work(d->cls);
+    pthread_mutex_lock(&d->h->defer_lock);
+    d->done = true;
+    conn = detach_locked(d);
+    pthread_mutex_unlock(&d->h->defer_lock);
+    if (conn != NULL)
+        MHD_resume_connection(conn);
+    deferred_unref(d);
+}
+
+enum MHD_Result
+http_defer(struct request *rq,
+           http_work_fn work,
+           http_after_fn after,
+           void *cls,
+           void (*cls_free)(void *))
+{
+    struct httpd *h = rq->httpd;
+    struct deferred *d = xcalloc(1, sizeof(*d));
+
+    d->h = h;
+    d->work = work;
+    d->after = after;
+    d->cls = cls;
+    d->cls_free = cls_free;
+    d->rq = rq;
+    d->refs = 2; /* the request and the worker */
+    /* Held until suspended: the worker cannot resume before we suspend. */
+    pthread_mutex_lock(&h->defer_lock);
+    if (workq_submit(h->app->workers, run_deferred, d) != 0) {
+        pthread_mutex_unlock(&h->defer_lock);
+        if (cls_free != NULL)
+            cls_free(cls);
+        free(d);
+        return http_reply_error(rq, MXERR_BUSY, NULL);
+    }
+    d->next = h->deferred;
+    if (d->next != NULL)
+        d->next->pprev = &d->next;
+    d->pprev = &h->deferred;
+    h->deferred = d;
+    rq->deferred = d;
+    MHD_suspend_connection(rq->conn);
+    pthread_mutex_unlock(&h->defer_lock);
+    return MHD_YES;
+}
+
+/* The access handler's call after a resume: let the handler reply. */
+static enum MHD_Result
+finish_deferred(struct request *rq)
+{
+    struct deferred *d = rq->deferred;
+    enum MHD_Result ret;
+    bool done;
+
+    rq->deferred = NULL;
+    pthread_mutex_lock(&d->h->defer_lock);
+    done = d->done;
+    pthread_mutex_unlock(&d->h->defer_lock);
+    rq->db = thread_db(rq->app);
+    ret = d->after(rq, d->cls, done);
+    deferred_unref(d);
+    if (!rq->replied) {
+        BUG("deferred handler returned without replying");
+        ret = http_reply_internal(rq, "deferred");
+    }
+    return ret;
+}
+
+/* Shutdown: resume every suspended request; their after() sees done ==
+ * false and replies. libmicrohttpd must not stop with suspended ones. */
+static void
+resume_all(struct httpd *h)
+{
+    for (;;) {
+        struct MHD_Connection *conn = NULL;
+
+        pthread_mutex_lock(&h->defer_lock);
+        if (h->deferred != NULL)
+            conn = detach_locked(h->deferred);
+        pthread_mutex_unlock(&h->defer_lock);
+        if (conn == NULL)
+            return;
+        MHD_resume_connection(conn);
+    }
+}
+
 /* Final call: the whole body is in. Parse, gate, and run the handler. */
 static enum MHD_Result
 dispatch(struct request *rq)
@@ -158,7 +312,7 @@ dispatch(struct request *rq)
         return ret;
     ret = route->handler(rq, rq->json);
     ASSERT(!db_in_tx(rq->db)); /* a handler left a transaction open */
-    if (!rq->replied) {
+    if (!rq->replied && rq->deferred == NULL) {
         BUG("handler returned without replying");
         return http_reply_internal(rq, route->path);
     }
@@ -202,7 +356,26 @@ on_access(void *cls,
     }
     if (rq->replied)
         return MHD_YES;
+    if (rq->deferred != NULL)
+        return finish_deferred(rq);
     return dispatch(rq);
+}
+
+const char *
+http_client_ip(struct request *rq)
+{
+    const union MHD_ConnectionInfo *ci;
+    char peer[64] = "unknown";
+
+    if (rq->client_ip[0] != '\0')
+        return rq->client_ip;
+    ci = MHD_get_connection_info(rq->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci != NULL && ci->client_addr != NULL)
+        netaddr_format(ci->client_addr, peer, sizeof(peer));
+    netaddr_client(peer, http_header(rq, "X-Forwarded-For"),
+                   rq->app->trusted_proxies, rq->client_ip,
+                   sizeof(rq->client_ip));
+    return rq->client_ip;
 }
 
 /* Why a request ended without a normal completion, for the access log. */
@@ -232,7 +405,8 @@ on_completed(void *cls,
              void **req_cls,
              enum MHD_RequestTerminationCode toe)
 {
-    struct app *app = cls;
+    struct httpd *h = cls;
+    struct app *app = h->app;
     struct request *rq = *req_cls;
     int64_t dur;
     size_t ntable;
@@ -249,7 +423,8 @@ on_completed(void *cls,
                     rq->status, dur);
     if (log_enabled(LOG_LVL_INFO)) {
         http_redact_target(rq->uri, target, sizeof(target));
-        LOG_INFO("req %llu: %s %s %u %.3fms%s", (unsigned long long)rq->id,
+        LOG_INFO("req %llu: %s %s %s %u %.3fms%s", (unsigned long long)rq->id,
+                 rq->client_ip[0] != '\0' ? rq->client_ip : "-",
                  rq->method_name != NULL ? rq->method_name : "-", target,
                  rq->status, (double)dur / 1000.0, termination_reason(toe));
     }
@@ -385,10 +560,12 @@ httpd_start(struct app *app, char **why)
     bool ipv6;
     const union MHD_DaemonInfo *info;
     unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
-                         MHD_USE_ITC | MHD_USE_ERROR_LOG;
+                         MHD_USE_ITC | MHD_USE_ERROR_LOG |
+                         MHD_ALLOW_SUSPEND_RESUME;
 
     *why = NULL;
     h->app = app;
+    pthread_mutex_init(&h->defer_lock, NULL);
     if (make_sockaddr(cfg->http_bind_address, cfg->http_port, &ss, &ipv6) !=
         0) {
         *why = xasprintf("[http] bind_address: \"%s\" is not an IP address",
@@ -399,7 +576,7 @@ httpd_start(struct app *app, char **why)
     if (ipv6)
         flags |= MHD_USE_IPv6;
     h->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_access, app,
+        flags, 0, NULL, NULL, on_access, h,
         /* First, so that the options below already log through it. */
         MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
         (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
@@ -408,8 +585,8 @@ httpd_start(struct app *app, char **why)
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONNECTION_MEMORY,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT,
         (unsigned int)cfg->http_max_connections_per_ip,
-        MHD_OPTION_URI_LOG_CALLBACK, on_uri, app, MHD_OPTION_NOTIFY_COMPLETED,
-        on_completed, app, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, h, MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, h, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
         MHD_OPTION_END);
     if (h->daemon == NULL) {
         *why = xasprintf("cannot listen on %s:%ld: %s", cfg->http_bind_address,
@@ -455,11 +632,22 @@ httpd_stop(struct httpd *h, int timeout_s)
 
         nanosleep(&tick, NULL);
     }
+    /* Work still running (a hanging mail server): answer those requests
+     * now; the work finishes on its own and frees itself. */
+    resume_all(h);
+    deadline = time_mono_us() + 2000000;
+    while (metrics_in_flight_count(h->app->metrics) > 0 &&
+           time_mono_us() < deadline) {
+        struct timespec tick = {0, 10 * 1000 * 1000};
+
+        nanosleep(&tick, NULL);
+    }
     if (metrics_in_flight_count(h->app->metrics) > 0)
         LOG_WARN("shutting down with %ld requests still in flight",
                  metrics_in_flight_count(h->app->metrics));
     MHD_stop_daemon(h->daemon);
     if (h->metrics_daemon != NULL)
         MHD_stop_daemon(h->metrics_daemon);
+    pthread_mutex_destroy(&h->defer_lock);
     free(h);
 }

@@ -10,12 +10,15 @@
  */
 #include "crypto/crypto.h"
 #include "db/db.h"
+#include "mail/template.h"
 #include "terms/terms.h"
 #include "util/config.h"
 #include "util/buf.h"
 #include "util/log.h"
+#include "util/netaddr.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -174,6 +177,14 @@ cmd_dbinit(const struct opts *o)
     return rc;
 }
 
+/* templates_check() callback: one warning line. */
+static void
+warn_template(void *cls, const char *msg)
+{
+    fprintf(stderr, "%s: warning: [general] templates: %s\n", (const char *)cls,
+            msg);
+}
+
 static int
 cmd_check_config(const struct opts *o)
 {
@@ -205,6 +216,29 @@ cmd_check_config(const struct opts *o)
             rc = 2;
         }
         terms_free(t);
+    }
+    {
+        struct templates *t = templates_load(cfg->general_templates,
+                                             cfg->general_default_brand, &why);
+
+        if (t == NULL) {
+            fprintf(stderr, "%s: [general] templates: %s\n", o->config, why);
+            free(why);
+            rc = 2;
+        } else {
+            templates_check(t, warn_template, (void *)(uintptr_t)o->config);
+            templates_free(t);
+        }
+    }
+    {
+        struct netlist *l = netlist_parse(cfg->http_trusted_proxies, &why);
+
+        if (l == NULL) {
+            fprintf(stderr, "%s: [http] trusted_proxies: %s\n", o->config, why);
+            free(why);
+            rc = 2;
+        }
+        netlist_free(l);
     }
     if (cfg->email_outbox_dir != NULL &&
         (stat(cfg->email_outbox_dir, &st) != 0 || !S_ISDIR(st.st_mode))) {

@@ -234,20 +234,22 @@ refusals(void)
            NULL,
        "with file:line, key and reason");
     free(out);
-    conf = xasprintf("[general]\nserver_name = other.test\n[http]\nport = 0\n"
+    conf = xasprintf("[general]\nserver_name = other.test\ntemplates = %s\n"
+                     "[http]\nport = 0\n"
                      "[db]\ndsn = %s\n[crypto]\nsigning_key_file = "
                      "signing.key\n",
-                     getenv("GLIA_TEST_DSN"));
+                     httptest_templates_dir(), getenv("GLIA_TEST_DSN"));
     rc = run_glia(conf, &out);
     is_int(rc, 1, "another server_name on this database: refused");
     ok(strstr(out, "belongs to identity server \"glia.test\"") != NULL,
        "saying whose database it is");
     free(out);
     free(conf);
-    conf = xasprintf("[general]\nserver_name = glia.test\n[http]\nport = 0\n"
+    conf = xasprintf("[general]\nserver_name = glia.test\ntemplates = %s\n"
+                     "[http]\nport = 0\n"
                      "[db]\ndsn = %s\n[crypto]\nsigning_key_file = "
                      "missing.key\n",
-                     getenv("GLIA_TEST_DSN"));
+                     httptest_templates_dir(), getenv("GLIA_TEST_DSN"));
     rc = run_glia(conf, &out);
     is_int(rc, 1, "missing signing key: refused");
     ok(strstr(out, "glia-admin keygen") != NULL,

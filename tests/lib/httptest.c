@@ -140,6 +140,19 @@ launch(struct glia_proc *g)
     free(logpath);
 }
 
+const char *
+httptest_templates_dir(void)
+{
+    static char path[4200];
+    const char *top = getenv("top_srcdir");
+    char abs[4096];
+
+    if (realpath(top != NULL ? top : ".", abs) == NULL)
+        snprintf(abs, sizeof(abs), "%s", top != NULL ? top : ".");
+    snprintf(path, sizeof(path), "%s/templates", abs);
+    return path;
+}
+
 void
 httptest_start(struct glia_proc *g, const char *extra_conf)
 {
@@ -165,6 +178,7 @@ httptest_start(struct glia_proc *g, const char *extra_conf)
     f = fopen(path, "w");
     if (f == NULL)
         bail("cannot write glia.conf", NULL);
+    fprintf(f, "[general]\ntemplates = %s\n", httptest_templates_dir());
     fprintf(f,
             "[general]\nserver_name = glia.test\n"
             "public_baseurl = http://127.0.0.1\nlog_level = info\n"

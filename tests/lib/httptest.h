@@ -33,6 +33,8 @@ struct http_resp {
  * a test can add sections or override nothing else. Bails out on failure.
  */
 void httptest_start(struct glia_proc *g, const char *extra_conf);
+/** @return the absolute path of the source tree's templates (static). */
+const char *httptest_templates_dir(void);
 /** Start again with the same dir (same key and config); new port. */
 void httptest_restart(struct glia_proc *g);
 /**

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/* Periodic chores; see housekeeping.h. */
+#include "housekeeping.h"
+#include "app.h"
+#include "db/db.h"
+#include "util/config.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/ratelimit.h"
+#include "util/time.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <time.h>
+
+/* How often the chores run, in seconds. */
+#define HK_TICK        60
+#define HK_PURGE_EVERY 600
+
+struct housekeeping {
+    const struct app *app;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    bool stop;
+};
+
+/* Sessions are kept for one more lifetime after they expire, so that a
+ * late client still hears M_SESSION_EXPIRED rather than "no such session". */
+static void
+purge_sessions(const struct app *app, struct db *db)
+{
+    int64_t lifetime = app->cfg->validation_session_lifetime * 1000;
+    enum db_status qs = db_session_purge(db, time_now_ms() - 2 * lifetime);
+
+    if (qs > 0)
+        LOG_INFO("purged %d expired validation sessions", (int)qs);
+    else if (qs < 0)
+        LOG_WARN("could not purge expired validation sessions");
+}
+
+static void *
+run(void *cls)
+{
+    struct housekeeping *hk = cls;
+    struct db *db = db_new(hk->app->cfg->db_dsn);
+    int64_t next_purge = 0;
+
+    pthread_mutex_lock(&hk->lock);
+    while (!hk->stop) {
+        struct timespec until;
+
+        pthread_mutex_unlock(&hk->lock);
+        ratelimit_sweep(hk->app->limit_ip, time_now_ms());
+        ratelimit_sweep(hk->app->limit_address, time_now_ms());
+        if (time_mono_us() >= next_purge) {
+            purge_sessions(hk->app, db);
+            next_purge = time_mono_us() + (int64_t)HK_PURGE_EVERY * 1000000;
+        }
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += HK_TICK;
+        pthread_mutex_lock(&hk->lock);
+        if (!hk->stop)
+            pthread_cond_timedwait(&hk->wake, &hk->lock, &until);
+    }
+    pthread_mutex_unlock(&hk->lock);
+    db_free(db);
+    return NULL;
+}
+
+struct housekeeping *
+housekeeping_start(const struct app *app)
+{
+    struct housekeeping *hk = xcalloc(1, sizeof(*hk));
+
+    hk->app = app;
+    pthread_mutex_init(&hk->lock, NULL);
+    pthread_cond_init(&hk->wake, NULL);
+    if (pthread_create(&hk->thread, NULL, run, hk) != 0) {
+        LOG_ERROR("cannot start the housekeeping thread");
+        pthread_cond_destroy(&hk->wake);
+        pthread_mutex_destroy(&hk->lock);
+        free(hk);
+        return NULL;
+    }
+    return hk;
+}
+
+void
+housekeeping_stop(struct housekeeping *hk)
+{
+    if (hk == NULL)
+        return;
+    pthread_mutex_lock(&hk->lock);
+    hk->stop = true;
+    pthread_cond_signal(&hk->wake);
+    pthread_mutex_unlock(&hk->lock);
+    pthread_join(hk->thread, NULL);
+    pthread_cond_destroy(&hk->wake);
+    pthread_mutex_destroy(&hk->lock);
+    free(hk);
+}

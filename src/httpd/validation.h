@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * The validation-session engine shared by every medium (email now, msisdn
+ * next): send_attempt semantics, expiry, the attempt limit, rate limits,
+ * submitToken (JSON and the human page) and getValidated3pid. A medium
+ * supplies only what differs: how its address is read and canonicalised and
+ * how a token is delivered.
+ */
+#ifndef GLIA_HTTPD_VALIDATION_H
+#define GLIA_HTTPD_VALIDATION_H
+
+#include "db/db.h"
+#include "httpd/httpd.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/** What a medium plugs into the engine. */
+struct validation_medium {
+    const char *medium;        /* "email" or "msisdn" */
+    size_t token_len;          /* of the tokens it sends */
+    const char *token_charset; /* TOKEN_ALNUM, TOKEN_DIGITS */
+    enum mxerr send_error;     /* M_EMAIL_SEND_ERROR or M_SEND_ERROR */
+    /* The page's words, e.g. "email" or "text message". */
+    const char *noun;
+    /**
+     * Build the delivery job on the HTTP thread (render the message).
+     * @param client_secret as the client sent it (links need it; the
+     *        session only holds its hash)
+     * @return the job, or NULL after logging why (the engine answers 500)
+     */
+    void *(*prepare)(struct request *rq,
+                     const struct db_session *s,
+                     const char *client_secret);
+    /** Deliver it, on a worker thread. @return true if it went out */
+    bool (*deliver)(void *job);
+    void (*job_free)(void *job);
+};
+
+/** The spec's rule for client_secret and sid: [0-9a-zA-Z.=_-]{1,255}. */
+bool validation_id_valid(const char *s);
+/**
+ * Check next_link: an http(s) URL with a host, no credentials, no control
+ * characters or spaces, at most 2000 bytes, and (if allowed_domains is set)
+ * a host on that comma-separated list (".example.org" covers sub-domains).
+ */
+bool validation_next_link_ok(const char *url, const char *allowed_domains);
+/**
+ * Parse send_attempt: a JSON integer, or a string of digits (sydent
+ * accepted "1", and clients send it). @return false if neither
+ */
+bool validation_send_attempt(const json_t *v, int64_t *out);
+
+/**
+ * The common part of requestToken, after the medium checked its arguments:
+ * rate limits, find-or-create the session, and deliver the token when this
+ * send_attempt asks for it. Replies {"sid": ...}.
+ */
+enum MHD_Result validation_request_token(struct request *rq,
+                                         const struct validation_medium *m,
+                                         const char *address,
+                                         const char *client_secret,
+                                         int64_t send_attempt,
+                                         const char *next_link);
+/** POST .../validate/<medium>/submitToken. */
+enum MHD_Result validation_submit_json(struct request *rq,
+                                       const char *medium,
+                                       const json_t *body);
+/** GET .../validate/<medium>/submitToken: the page behind the link. */
+enum MHD_Result validation_submit_page(struct request *rq,
+                                       const struct validation_medium *m);
+/** GET .../3pid/getValidated3pid. */
+enum MHD_Result validation_get_validated(struct request *rq);
+
+#endif
