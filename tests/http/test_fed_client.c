@@ -16,6 +16,7 @@
  */
 #include "fed/fed.h"
 #include "fed/fed_internal.h"
+#include "httptest.h"
 #include "tap.h"
 #include "util/config.h"
 #include "util/log.h"
@@ -88,7 +89,6 @@ fhs_start(struct fhs *f, const char *tag, const char *const *extra)
     const char *argv[32];
     size_t n = 0;
     bool plain = false;
-    double deadline;
 
     memset(f, 0, sizeof(*f));
     seq++;
@@ -115,43 +115,7 @@ fhs_start(struct fhs *f, const char *tag, const char *const *extra)
         argv[n++] = extra[i];
     argv[n] = NULL;
 
-    f->pid = fork();
-    if (f->pid < 0) {
-        printf("Bail out! fork: %s\n", strerror(errno));
-        exit(99);
-    }
-    if (f->pid == 0) {
-        int fd = open(f->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-        if (fd >= 0) {
-            dup2(fd, 2);
-            close(fd);
-        }
-        execv(fake_bin, (char *const *)(uintptr_t)argv);
-        _exit(127);
-    }
-    deadline = now_s() + 10;
-    while (now_s() < deadline) {
-        FILE *pfile = fopen(pf, "r");
-        int st;
-
-        if (pfile != NULL) {
-            if (fscanf(pfile, "%u", &f->port) != 1)
-                f->port = 0;
-            fclose(pfile);
-            if (f->port != 0)
-                break;
-        }
-        if (waitpid(f->pid, &st, WNOHANG) == f->pid) {
-            printf("Bail out! fake_hs (%s) exited; see %s\n", tag, f->log);
-            exit(99);
-        }
-        nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
-    }
-    if (f->port == 0) {
-        printf("Bail out! fake_hs (%s) did not start\n", tag);
-        exit(99);
-    }
+    f->port = httptest_spawn(argv, pf, f->log, &f->pid);
     snprintf(f->name, sizeof(f->name), "127.0.0.1:%u", f->port);
 }
 

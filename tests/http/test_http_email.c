@@ -42,45 +42,33 @@ sleep_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
-/* Start the SMTP sink with extra arguments; returns its port. */
+/* Start the SMTP sink (one optional extra argument); returns its port. */
 static unsigned int
 start_sink(const char *extra)
 {
     static int starts;
     char *portfile = xasprintf("%s/sink.port", dir);
-    char *cmd;
-    unsigned int port = 0;
+    char *log = xasprintf("%s/sink.log", dir);
+    char *script =
+        xasprintf("%s/tests/helpers/smtp_sink.py",
+                  getenv("top_srcdir") != NULL ? getenv("top_srcdir") : ".");
+    const char *argv[] = {"/usr/bin/python3",
+                          script,
+                          "--dir",
+                          maildir,
+                          "--port-file",
+                          portfile,
+                          extra[0] != '\0' ? extra : NULL,
+                          NULL};
+    unsigned int port;
 
     /* A fresh directory per sink: each numbers its messages from 1. */
     snprintf(maildir, sizeof(maildir), "%s/mail%d", dir, ++starts);
     mkdir(maildir, 0755);
-    unlink(portfile);
-    cmd = xasprintf("exec /usr/bin/python3 %s/tests/helpers/smtp_sink.py "
-                    "--dir %s --port-file %s %s >>%s/sink.log 2>&1",
-                    getenv("top_srcdir") != NULL ? getenv("top_srcdir") : ".",
-                    maildir, portfile, extra, dir);
-    sink_pid = fork();
-    if (sink_pid == 0) {
-        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 200 && port == 0; i++) {
-        FILE *f = fopen(portfile, "r");
-
-        if (f != NULL) {
-            if (fscanf(f, "%u", &port) != 1)
-                port = 0;
-            fclose(f);
-        }
-        if (port == 0)
-            sleep_ms(50);
-    }
-    free(cmd);
+    port = httptest_spawn(argv, portfile, log, &sink_pid);
     free(portfile);
-    if (port == 0) {
-        printf("Bail out! smtp_sink.py did not start\n");
-        exit(1);
-    }
+    free(log);
+    free(script);
     return port;
 }
 

@@ -33,33 +33,16 @@ start_fake_hs(void)
     char *cert = xasprintf("%s/server.pem", certdir);
     char *key = xasprintf("%s/server.key", certdir);
     char *log = xasprintf("%s/hs.log", certdir);
+    const char *argv[] = {bin != NULL ? bin : "tests/helpers/fake_hs",
+                          "--cert",
+                          cert,
+                          "--key",
+                          key,
+                          "--port-file",
+                          portfile,
+                          NULL};
 
-    if (bin == NULL)
-        bin = "tests/helpers/fake_hs";
-    hs_pid = fork();
-    if (hs_pid == 0) {
-        if (freopen(log, "a", stderr) == NULL)
-            _exit(126);
-        execl(bin, bin, "--cert", cert, "--key", key, "--port-file", portfile,
-              (char *)NULL);
-        _exit(127);
-    }
-    for (int i = 0; i < 200 && hs_port == 0; i++) {
-        FILE *f = fopen(portfile, "r");
-        struct timespec ts = {0, 50 * 1000 * 1000};
-
-        if (f != NULL) {
-            if (fscanf(f, "%u", &hs_port) != 1)
-                hs_port = 0;
-            fclose(f);
-        }
-        if (hs_port == 0)
-            nanosleep(&ts, NULL);
-    }
-    if (hs_port == 0) {
-        printf("Bail out! fake_hs did not start\n");
-        exit(1);
-    }
+    hs_port = httptest_spawn(argv, portfile, log, &hs_pid);
     free(portfile);
     free(cert);
     free(key);

@@ -13,6 +13,7 @@
  * Environment: top_srcdir (default "."), MAIL_TEST_DEBUG=1 for glia's log.
  */
 #include "mail/mail.h"
+#include "httptest.h"
 #include "tap.h"
 #include "util/config.h"
 #include "util/log.h"
@@ -95,7 +96,6 @@ sink_start(struct sink *s, const char *name, ...)
     int argc = 0;
     va_list ap;
     const char *a;
-    double until;
 
     snprintf(s->dir, sizeof(s->dir), "%s/%s", tmpdir, name);
     mkdir(s->dir, 0755);
@@ -113,32 +113,7 @@ sink_start(struct sink *s, const char *name, ...)
         argv[argc++] = a;
     va_end(ap);
     argv[argc] = NULL;
-    s->pid = fork();
-    if (s->pid < 0) {
-        diag("fork: %s", strerror(errno));
-        exit(1);
-    }
-    if (s->pid == 0) {
-        execv(argv[0], (char *const *)(uintptr_t)argv);
-        _exit(127);
-    }
-    s->port = 0;
-    until = now_s() + 10;
-    while (now_s() < until) {
-        FILE *f = fopen(port_file, "r");
-
-        if (f != NULL) {
-            if (fscanf(f, "%d", &s->port) != 1)
-                s->port = 0;
-            fclose(f);
-            if (s->port > 0)
-                return;
-        }
-        nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
-    }
-    diag("smtp_sink %s did not start", name);
-    kill(s->pid, SIGKILL);
-    exit(1);
+    s->port = (int)httptest_spawn(argv, port_file, NULL, &s->pid);
 }
 
 static void

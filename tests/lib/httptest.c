@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,6 +139,56 @@ launch(struct glia_proc *g)
     snprintf(g->base, sizeof(g->base), "http://127.0.0.1:%u", g->port);
     free(conf);
     free(logpath);
+}
+
+unsigned int
+httptest_spawn(const char *const argv[],
+               const char *portfile,
+               const char *logfile,
+               pid_t *pid)
+{
+    unsigned int port = 0;
+
+    unlink(portfile);
+    *pid = fork();
+    if (*pid < 0)
+        bail("fork failed", NULL);
+    if (*pid == 0) {
+        if (logfile != NULL) {
+            int fd = open(logfile, O_WRONLY | O_CREAT | O_APPEND, 0644);
+
+            if (fd >= 0) {
+                dup2(fd, STDERR_FILENO);
+                close(fd);
+            }
+        }
+        execv(argv[0], (char *const *)(uintptr_t)argv);
+        _exit(127);
+    }
+    for (int i = 0; i < 500 && port == 0; i++) {
+        FILE *f = fopen(portfile, "r");
+        int st;
+
+        if (f != NULL) {
+            if (fscanf(f, "%u", &port) != 1)
+                port = 0;
+            fclose(f);
+        }
+        if (port != 0)
+            break;
+        if (waitpid(*pid, &st, WNOHANG) == *pid) {
+            printf("Bail out! %s exited during start-up (log: %s)\n", argv[0],
+                   logfile != NULL ? logfile : "none");
+            exit(1);
+        }
+        sleep_ms(20);
+    }
+    if (port == 0) {
+        kill(*pid, SIGKILL);
+        printf("Bail out! %s did not start within 10 s\n", argv[0]);
+        exit(1);
+    }
+    return port;
 }
 
 const char *

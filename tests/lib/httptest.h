@@ -33,6 +33,18 @@ struct http_resp {
  * a test can add sections or override nothing else. Bails out on failure.
  */
 void httptest_start(struct glia_proc *g, const char *extra_conf);
+/**
+ * Start a helper server (a fake homeserver, an SMTP sink): fork, exec
+ * argv[0] with argv (stderr appended to logfile if not NULL), and wait up to
+ * 10 s for it to write its port into portfile (removed first). Bails out if
+ * it exits or does not come up.
+ * @param[out] pid the child
+ * @return the port it listens on
+ */
+unsigned int httptest_spawn(const char *const argv[],
+                            const char *portfile,
+                            const char *logfile,
+                            pid_t *pid);
 /** @return the absolute path of the source tree's templates (static). */
 const char *httptest_templates_dir(void);
 /** Start again with the same dir (same key and config); new port. */
