@@ -20,6 +20,8 @@
 
 /* Keys remembered per rate limit: bounded memory under a flood. */
 #define APP_RATELIMIT_KEYS 200000
+/* Lookup peppers: alphanumeric, as MSC2134 proposed. */
+#define APP_PEPPER_LEN     20
 /* Mail waiting for a worker before requests get 503. */
 #define APP_WORK_QUEUE     1000
 
@@ -45,6 +47,27 @@ claim_database(const struct config *cfg)
     free(stored);
     db_free(db);
     return rc;
+}
+
+/* Make the lookup pepper on the very first start (the first node of a
+ * cluster to get here wins; the others read it). */
+static int
+ensure_pepper(const struct config *cfg)
+{
+    struct db *db = db_new(cfg->db_dsn);
+    char candidate[APP_PEPPER_LEN + 1];
+    char *pepper = NULL;
+    enum db_status qs;
+
+    token_random(candidate, APP_PEPPER_LEN, TOKEN_ALNUM);
+    qs = db_pepper_get(db, candidate, &pepper);
+    free(pepper);
+    db_free(db);
+    if (qs != DB_ONE_RESULT) {
+        LOG_ERROR("cannot read or create the lookup pepper");
+        return -1;
+    }
+    return 0;
 }
 
 int
@@ -104,7 +127,7 @@ app_open(struct app *app, const struct config *cfg, const char *config_path)
         app_close(app);
         return 1;
     }
-    if (claim_database(cfg) != 0) {
+    if (claim_database(cfg) != 0 || ensure_pepper(cfg) != 0) {
         app_close(app);
         return 1;
     }

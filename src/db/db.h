@@ -217,4 +217,56 @@ db_session_validate(struct db *db, const char *sid, int64_t now_ms);
 /** Delete sessions last modified before cutoff_ms. @return rows deleted. */
 enum db_status db_session_purge(struct db *db, int64_t cutoff_ms);
 
+/* ---- associations and lookups (pg_lookup.c) ---------------------------- */
+
+/**
+ * The lookup pepper. On the first call ever it stores candidate (when not
+ * NULL), so every node of a cluster agrees on one.
+ * @param[out] pepper caller frees
+ * @return DB_ONE_RESULT, DB_NO_RESULTS (none yet, candidate NULL), or error
+ */
+enum db_status
+db_pepper_get(struct db *db, const char *candidate, char **pepper);
+/**
+ * Replace the pepper and rehash every association in one transaction: a
+ * lookup sees either the old pepper and hashes or the new ones.
+ * @return the number of associations rehashed, or an error
+ */
+enum db_status
+db_pepper_rotate(struct db *db, const char *pepper, int64_t now_ms);
+
+struct db_assoc {
+    const char *medium;
+    const char *address;
+    const char *mxid;
+    int64_t ts;
+    int64_t not_before;
+    int64_t not_after;
+    const char *origin_server;
+    int64_t origin_id;
+    const char *signed_json;
+};
+
+/** Store an association (hashed with the current pepper). */
+enum db_status db_assoc_insert(struct db *db, const struct db_assoc *a);
+
+/** Called once per lookup hash found, with the Matrix ID it maps to. */
+typedef void (*db_lookup_cb)(void *cls, const char *hash, const char *mxid);
+
+/**
+ * The lookup, in one round trip: check the pepper and find, for each hash,
+ * the newest association valid at now_ms.
+ * @param hashes a PostgreSQL array literal of lookup hashes ({h1,h2})
+ * @param[out] current the current pepper (caller frees): if it differs from
+ *             pepper, nothing was looked up
+ * @return the number of hashes found, or an error
+ */
+enum db_status db_lookup_hashes(struct db *db,
+                                const char *pepper,
+                                const char *hashes,
+                                int64_t now_ms,
+                                db_lookup_cb cb,
+                                void *cls,
+                                char **current);
+
 #endif

@@ -55,4 +55,18 @@ enum MHD_Result handler_email_submit_page(struct request *rq,
 enum MHD_Result handler_3pid_get_validated(struct request *rq,
                                            const json_t *body);
 
+/* handler_lookup.c */
+struct lookup_args {
+    bool none;               /* algorithm "none" (else "sha256") */
+    const char *pepper;      /* borrowed from the body */
+    const json_t *addresses; /* array of strings, borrowed */
+};
+/** Check a lookup body (pure; unit-tested). */
+enum mxerr lookup_args_parse(const json_t *body,
+                             size_t max_addresses,
+                             struct lookup_args *args,
+                             const char **bad_field);
+enum MHD_Result handler_hash_details(struct request *rq, const json_t *body);
+enum MHD_Result handler_lookup(struct request *rq, const json_t *body);
+
 #endif

@@ -35,6 +35,9 @@ static const struct route routes[] = {
     {HTTP_GET, V2 "/validate/email/submitToken", handler_email_submit_page, 0},
     {HTTP_GET, V2 "/3pid/getValidated3pid", handler_3pid_get_validated,
      ROUTE_AUTH | ROUTE_TERMS},
+    {HTTP_GET, V2 "/hash_details", handler_hash_details,
+     ROUTE_AUTH | ROUTE_TERMS},
+    {HTTP_POST, V2 "/lookup", handler_lookup, ROUTE_AUTH | ROUTE_TERMS},
 
     /* Legacy v1: removed from the spec, still called by homeservers. */
     {HTTP_GET, V1, handler_status_get, 0},

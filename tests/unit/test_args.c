@@ -30,6 +30,18 @@ terms(const char *text)
     return e;
 }
 
+static enum mxerr
+lookup(const char *text, size_t max)
+{
+    json_t *body = json_loads(text, 0, NULL);
+    struct lookup_args a;
+    const char *bad;
+    enum mxerr e = lookup_args_parse(body, max, &a, &bad);
+
+    json_decref(body);
+    return e;
+}
+
 int
 main(void)
 {
@@ -73,5 +85,29 @@ main(void)
            "terms: not a list");
     is_int(terms("{\"user_accepts\":[1]}"), MXERR_INVALID_PARAM,
            "terms: not strings");
+    is_int(lookup("{\"algorithm\":\"sha256\",\"pepper\":\"p\","
+                  "\"addresses\":[\"a\",\"b\"]}",
+                  10),
+           MXERR_NONE, "lookup: sha256");
+    is_int(lookup("{\"algorithm\":\"none\",\"pepper\":\"p\","
+                  "\"addresses\":[]}",
+                  10),
+           MXERR_NONE, "lookup: none, empty");
+    is_int(lookup("{\"pepper\":\"p\",\"addresses\":[]}", 10),
+           MXERR_MISSING_PARAMS, "lookup: no algorithm");
+    is_int(lookup("{\"algorithm\":\"sha256\",\"addresses\":[]}", 10),
+           MXERR_MISSING_PARAMS, "lookup: no pepper");
+    is_int(lookup("{\"algorithm\":\"md5\",\"pepper\":\"p\","
+                  "\"addresses\":[]}",
+                  10),
+           MXERR_INVALID_PARAM, "lookup: unknown algorithm");
+    is_int(lookup("{\"algorithm\":\"sha256\",\"pepper\":\"p\","
+                  "\"addresses\":[1]}",
+                  10),
+           MXERR_INVALID_PARAM, "lookup: not strings");
+    is_int(lookup("{\"algorithm\":\"sha256\",\"pepper\":\"p\","
+                  "\"addresses\":[\"a\",\"b\",\"c\"]}",
+                  2),
+           MXERR_TOO_MANY_ADDRESSES, "lookup: over the cap");
     return done_testing();
 }

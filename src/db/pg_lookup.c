@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: AGPL-3.0-or-later */
+/*
+ * glia.associations and glia.lookup_pepper: the hot path of an identity
+ * server. A lookup of any number of hashes is one statement on the indexed
+ * lookup_hash column (= ANY($n)), never a query per address.
+ */
+#include "db/db_internal.h"
+#include "util/mem.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+enum db_status
+db_pepper_get(struct db *db, const char *candidate, char **pepper)
+{
+    static struct db_stmt ins =
+        DB_STMT("db_pepper_get_insert",
+                "INSERT INTO glia.lookup_pepper (pepper, created_ts) "
+                "VALUES ($1, (extract(epoch FROM now()) * 1000)::bigint) "
+                "ON CONFLICT (singleton) DO NOTHING",
+                1);
+    static struct db_stmt sel =
+        DB_STMT("db_pepper_get_select",
+                "SELECT pepper FROM glia.lookup_pepper WHERE singleton", 0);
+    enum db_status qs;
+    PGresult *res;
+
+    *pepper = NULL;
+    if (candidate != NULL) {
+        const char *params[] = {candidate};
+
+        qs = db_exec_cmd(db, &ins, params);
+        if (qs < 0)
+            return qs;
+    }
+    res = db_exec(db, &sel, NULL, &qs);
+    if (res == NULL)
+        return qs;
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return DB_NO_RESULTS;
+    }
+    *pepper = xstrdup(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return DB_ONE_RESULT;
+}
+
+struct rotate_ctx {
+    const char *pepper;
+    char now[32];
+};
+
+static enum db_status
+rotate_tx(struct db *db, void *cls)
+{
+    static struct db_stmt pep = DB_STMT(
+        "db_pepper_rotate_pepper",
+        "INSERT INTO glia.lookup_pepper (pepper, created_ts) VALUES ($1, $2) "
+        "ON CONFLICT (singleton) DO UPDATE SET pepper = EXCLUDED.pepper, "
+        "created_ts = EXCLUDED.created_ts",
+        2);
+    static struct db_stmt rehash =
+        DB_STMT("db_pepper_rotate_rehash",
+                "UPDATE glia.associations "
+                "SET lookup_hash = glia.lookup_hash(address, medium, $1)",
+                1);
+    struct rotate_ctx *ctx = cls;
+    const char *p2[] = {ctx->pepper, ctx->now};
+    const char *p1[] = {ctx->pepper};
+    enum db_status qs = db_exec_cmd(db, &pep, p2);
+
+    if (qs < 0)
+        return qs;
+    return db_exec_cmd(db, &rehash, p1);
+}
+
+enum db_status
+db_pepper_rotate(struct db *db, const char *pepper, int64_t now_ms)
+{
+    struct rotate_ctx ctx = {pepper, ""};
+
+    snprintf(ctx.now, sizeof(ctx.now), "%" PRId64, now_ms);
+    return db_run_tx(db, "pepper_rotate", rotate_tx, &ctx);
+}
+
+enum db_status
+db_assoc_insert(struct db *db, const struct db_assoc *a)
+{
+    static struct db_stmt st =
+        DB_STMT("db_assoc_insert",
+                "INSERT INTO glia.associations (medium, address, mxid, ts, "
+                "not_before, not_after, origin_server, origin_id, signed_json, "
+                "lookup_hash) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, "
+                "glia.lookup_hash($2, $1, p.pepper) FROM glia.lookup_pepper p",
+                9);
+    char ts[32];
+    char nb[32];
+    char na[32];
+    char oid[32];
+    const char *params[] = {
+        a->medium,        a->address, a->mxid,       ts, nb, na,
+        a->origin_server, oid,        a->signed_json};
+
+    snprintf(ts, sizeof(ts), "%" PRId64, a->ts);
+    snprintf(nb, sizeof(nb), "%" PRId64, a->not_before);
+    snprintf(na, sizeof(na), "%" PRId64, a->not_after);
+    snprintf(oid, sizeof(oid), "%" PRId64, a->origin_id);
+    return db_exec_cmd(db, &st, params);
+}
+
+enum db_status
+db_lookup_hashes(struct db *db,
+                 const char *pepper,
+                 const char *hashes,
+                 int64_t now_ms,
+                 db_lookup_cb cb,
+                 void *cls,
+                 char **current)
+{
+    /* The pepper row always comes back (LEFT JOIN), so one statement says
+     * both "wrong pepper" and what matched. */
+    static struct db_stmt st = DB_STMT(
+        "db_lookup_hashes",
+        "SELECT p.pepper, a.lookup_hash, a.mxid FROM glia.lookup_pepper p "
+        "LEFT JOIN LATERAL (SELECT DISTINCT ON (lookup_hash) lookup_hash, "
+        "mxid FROM glia.associations WHERE p.pepper = $1 "
+        "AND lookup_hash = ANY($2::text[]) AND not_before <= $3 "
+        "AND not_after > $3 ORDER BY lookup_hash, ts DESC, id DESC) a ON true",
+        3);
+    char now[32];
+    const char *params[] = {pepper, hashes, now};
+    enum db_status qs;
+    PGresult *res;
+    int n;
+    int found = 0;
+
+    *current = NULL;
+    snprintf(now, sizeof(now), "%" PRId64, now_ms);
+    res = db_exec(db, &st, params, &qs);
+    if (res == NULL)
+        return qs;
+    n = PQntuples(res);
+    if (n > 0)
+        *current = xstrdup(PQgetvalue(res, 0, 0));
+    for (int i = 0; i < n; i++) {
+        if (PQgetisnull(res, i, 1))
+            continue;
+        cb(cls, PQgetvalue(res, i, 1), PQgetvalue(res, i, 2));
+        found++;
+    }
+    PQclear(res);
+    return (enum db_status)found;
+}
