@@ -250,6 +250,15 @@ struct db_assoc {
 /** Store an association (hashed with the current pepper). */
 enum db_status db_assoc_insert(struct db *db, const struct db_assoc *a);
 
+/**
+ * Bind locally: replace this server's association of (medium, address), if
+ * any, by a new one whose origin id is its own row id, in one transaction.
+ * a->origin_id is ignored; a->signed_json must already be signed.
+ * @param[out] origin_id the id it got
+ */
+enum db_status
+db_assoc_bind(struct db *db, const struct db_assoc *a, int64_t *origin_id);
+
 /** Called once per lookup hash found, with the Matrix ID it maps to. */
 typedef void (*db_lookup_cb)(void *cls, const char *hash, const char *mxid);
 

@@ -109,6 +109,67 @@ db_assoc_insert(struct db *db, const struct db_assoc *a)
     return db_exec_cmd(db, &st, params);
 }
 
+struct bind_ctx {
+    const struct db_assoc *a;
+    int64_t *origin_id;
+};
+
+static enum db_status
+bind_tx(struct db *db, void *cls)
+{
+    static struct db_stmt del =
+        DB_STMT("db_assoc_bind_delete",
+                "DELETE FROM glia.associations WHERE origin_server = $1 "
+                "AND medium = $2 AND address = $3",
+                3);
+    /* The row id doubles as the origin id: unique here, and increasing, so
+     * peers can replicate in order. */
+    static struct db_stmt ins = DB_STMT(
+        "db_assoc_bind_insert",
+        "WITH n AS (SELECT nextval(pg_get_serial_sequence("
+        "'glia.associations', 'id')) AS id) "
+        "INSERT INTO glia.associations (id, medium, address, mxid, ts, "
+        "not_before, not_after, origin_server, origin_id, signed_json, "
+        "lookup_hash) SELECT n.id, $1, $2, $3, $4, $5, $6, $7, n.id, $8, "
+        "glia.lookup_hash($2, $1, p.pepper) FROM n, glia.lookup_pepper p "
+        "RETURNING origin_id",
+        8);
+    struct bind_ctx *ctx = cls;
+    const struct db_assoc *a = ctx->a;
+    const char *dp[] = {a->origin_server, a->medium, a->address};
+    char ts[32];
+    char nb[32];
+    char na[32];
+    const char *ip[] = {a->medium, a->address,       a->mxid,       ts, nb,
+                        na,        a->origin_server, a->signed_json};
+    enum db_status qs = db_exec_cmd(db, &del, dp);
+    PGresult *res;
+
+    if (qs < 0)
+        return qs;
+    snprintf(ts, sizeof(ts), "%" PRId64, a->ts);
+    snprintf(nb, sizeof(nb), "%" PRId64, a->not_before);
+    snprintf(na, sizeof(na), "%" PRId64, a->not_after);
+    res = db_exec(db, &ins, ip, &qs);
+    if (res == NULL)
+        return qs;
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return DB_HARD_ERROR; /* no pepper row: cannot happen after start */
+    }
+    *ctx->origin_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return DB_ONE_RESULT;
+}
+
+enum db_status
+db_assoc_bind(struct db *db, const struct db_assoc *a, int64_t *origin_id)
+{
+    struct bind_ctx ctx = {a, origin_id};
+
+    return db_run_tx(db, "assoc_bind", bind_tx, &ctx);
+}
+
 enum db_status
 db_lookup_hashes(struct db *db,
                  const char *pepper,

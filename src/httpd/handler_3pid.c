@@ -1,15 +1,114 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /*
- * GET /_matrix/identity/v2/3pid/getValidated3pid (and the unauthenticated
- * legacy v1 route, which homeservers use for delegated validation).
- * Binding and unbinding join this file in the binding work.
+ * GET /_matrix/identity/v2/3pid/getValidated3pid (and its unauthenticated
+ * legacy v1 route, which homeservers use for delegated validation), and
+ * POST /_matrix/identity/v2/3pid/bind: a validated session plus the
+ * account's own Matrix ID become a signed, stored, discoverable binding.
  */
+#include "app.h"
+#include "crypto/crypto.h"
+#include "db/db.h"
+#include "fed/fed.h"
 #include "httpd/handlers.h"
 #include "httpd/validation.h"
+#include "util/config.h"
+#include "util/log.h"
+#include "util/mem.h"
+#include "util/time.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* As sydent: bindings do not expire on their own (unbind ends them). */
+#define BIND_VALIDITY_MS (100LL * 365 * 24 * 3600 * 1000)
 
 enum MHD_Result
 handler_3pid_get_validated(struct request *rq, const json_t *body)
 {
     (void)body;
     return validation_get_validated(rq);
+}
+
+enum mxerr
+bind_args_parse(const json_t *body,
+                struct bind_args *args,
+                const char **bad_field)
+{
+    const char *names[] = {"sid", "client_secret", "mxid"};
+    const char **outs[] = {&args->sid, &args->client_secret, &args->mxid};
+
+    for (size_t i = 0; i < 3; i++) {
+        json_t *v = json_object_get(body, names[i]);
+
+        *bad_field = names[i];
+        if (v == NULL)
+            return MXERR_MISSING_PARAMS;
+        if (!json_is_string(v))
+            return MXERR_INVALID_PARAM;
+        *outs[i] = json_string_value(v);
+    }
+    *bad_field = "mxid";
+    if (!fed_user_id_parse(args->mxid, NULL, NULL))
+        return MXERR_INVALID_PARAM;
+    *bad_field = NULL;
+    return MXERR_NONE;
+}
+
+/* POST /_matrix/identity/v2/3pid/bind */
+enum MHD_Result
+handler_3pid_bind(struct request *rq, const json_t *body)
+{
+    const struct app *app = rq->app;
+    struct bind_args args;
+    const char *bad_field = NULL;
+    enum mxerr err = bind_args_parse(body, &args, &bad_field);
+    struct db_session s;
+    struct db_assoc a;
+    json_t *assoc;
+    char *signed_json;
+    int64_t now = time_now_ms();
+    int64_t origin_id = 0;
+    enum db_status qs;
+
+    if (err != MXERR_NONE)
+        return http_reply_error(rq, err, bad_field);
+    /* Proving an address does not let anyone bind it to someone else. */
+    if (strcmp(args.mxid, rq->user_id) != 0)
+        return http_reply_error(rq, MXERR_FORBIDDEN,
+                                "mxid is not the account's own user");
+    err = validation_validated_session(rq, args.sid, args.client_secret, &s);
+    if (err == MXERR_UNKNOWN)
+        return http_reply_internal(rq, "bind: session");
+    if (err != MXERR_NONE)
+        return http_reply_error(rq, err, NULL);
+    assoc = json_pack(
+        "{s:s, s:s, s:s, s:I, s:I, s:I}", "address", s.address, "medium",
+        s.medium, "mxid", args.mxid, "not_before", (json_int_t)now, "not_after",
+        (json_int_t)(now + BIND_VALIDITY_MS), "ts", (json_int_t)now);
+    if (assoc == NULL || signjson_sign(assoc, app->cfg->general_server_name,
+                                       app->key->key_id, app->key->sk) != 0) {
+        json_decref(assoc);
+        db_session_clear(&s);
+        return http_reply_internal(rq, "bind: signing");
+    }
+    signed_json = json_dumps(assoc, JSON_COMPACT);
+    a.medium = s.medium;
+    a.address = s.address;
+    a.mxid = args.mxid;
+    a.ts = now;
+    a.not_before = now;
+    a.not_after = now + BIND_VALIDITY_MS;
+    a.origin_server = app->cfg->general_server_name;
+    a.origin_id = 0;
+    a.signed_json = signed_json;
+    qs = db_assoc_bind(rq->db, &a, &origin_id);
+    free(signed_json);
+    db_session_clear(&s);
+    if (qs < 0) {
+        json_decref(assoc);
+        return http_reply_internal(rq, "db_assoc_bind");
+    }
+    LOG_INFO("req %llu: bound a 3PID to %s (origin id %lld)",
+             (unsigned long long)rq->id, args.mxid, (long long)origin_id);
+    return http_reply_json_steal(rq, MHD_HTTP_OK, assoc);
 }

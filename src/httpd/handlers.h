@@ -52,8 +52,18 @@ enum MHD_Result handler_email_submit_token(struct request *rq,
 enum MHD_Result handler_email_submit_page(struct request *rq,
                                           const json_t *body);
 /* handler_3pid.c */
+struct bind_args {
+    const char *sid; /* borrowed from the body */
+    const char *client_secret;
+    const char *mxid;
+};
+/** Check a bind body (pure; unit-tested). */
+enum mxerr bind_args_parse(const json_t *body,
+                           struct bind_args *args,
+                           const char **bad_field);
 enum MHD_Result handler_3pid_get_validated(struct request *rq,
                                            const json_t *body);
+enum MHD_Result handler_3pid_bind(struct request *rq, const json_t *body);
 
 /* handler_lookup.c */
 struct lookup_args {

@@ -35,6 +35,7 @@ static const struct route routes[] = {
     {HTTP_GET, V2 "/validate/email/submitToken", handler_email_submit_page, 0},
     {HTTP_GET, V2 "/3pid/getValidated3pid", handler_3pid_get_validated,
      ROUTE_AUTH | ROUTE_TERMS},
+    {HTTP_POST, V2 "/3pid/bind", handler_3pid_bind, ROUTE_AUTH | ROUTE_TERMS},
     {HTTP_GET, V2 "/hash_details", handler_hash_details,
      ROUTE_AUTH | ROUTE_TERMS},
     {HTTP_POST, V2 "/lookup", handler_lookup, ROUTE_AUTH | ROUTE_TERMS},

@@ -485,7 +485,34 @@ validation_submit_page(struct request *rq, const struct validation_medium *m)
     return ret;
 }
 
-/* ---- getValidated3pid --------------------------------------------------- */
+/* ---- validated sessions (getValidated3pid, bind) ------------------------ */
+
+enum mxerr
+validation_validated_session(struct request *rq,
+                             const char *sid,
+                             const char *client_secret,
+                             struct db_session *s)
+{
+    enum check c;
+
+    memset(s, 0, sizeof(*s));
+    c = find_session(rq, NULL, sid, client_secret, s);
+    if (c == CHECK_OK && s->validated_ts != 0)
+        return MXERR_NONE;
+    db_session_clear(s);
+    switch (c) {
+    case CHECK_OK:
+        return MXERR_SESSION_NOT_VALIDATED;
+    case CHECK_INVALID:
+        return MXERR_INVALID_PARAM;
+    case CHECK_NO_SESSION:
+        return MXERR_NO_VALID_SESSION;
+    case CHECK_EXPIRED:
+        return MXERR_SESSION_EXPIRED;
+    default:
+        return MXERR_UNKNOWN;
+    }
+}
 
 enum MHD_Result
 validation_get_validated(struct request *rq)
@@ -493,30 +520,22 @@ validation_get_validated(struct request *rq)
     const char *sid = http_query(rq, "sid");
     const char *secret = http_query(rq, "client_secret");
     struct db_session s;
-    enum check c;
+    enum mxerr err;
     enum MHD_Result ret;
 
     if (sid == NULL)
         return http_reply_error(rq, MXERR_MISSING_PARAMS, "sid");
     if (secret == NULL)
         return http_reply_error(rq, MXERR_MISSING_PARAMS, "client_secret");
-    memset(&s, 0, sizeof(s));
-    c = find_session(rq, NULL, sid, secret, &s);
-    if (c == CHECK_OK && s.validated_ts == 0)
-        ret = http_reply_error(rq, MXERR_SESSION_NOT_VALIDATED, NULL);
-    else if (c == CHECK_OK)
-        ret = http_reply_json_steal(
-            rq, MHD_HTTP_OK,
-            json_pack("{s:s, s:s, s:I}", "medium", s.medium, "address",
-                      s.address, "validated_at", (json_int_t)s.validated_ts));
-    else if (c == CHECK_INVALID)
-        ret = http_reply_error(rq, MXERR_INVALID_PARAM, "sid or client_secret");
-    else if (c == CHECK_NO_SESSION)
-        ret = http_reply_error(rq, MXERR_NO_VALID_SESSION, NULL);
-    else if (c == CHECK_EXPIRED)
-        ret = http_reply_error(rq, MXERR_SESSION_EXPIRED, NULL);
-    else
-        ret = http_reply_internal(rq, "getValidated3pid");
+    err = validation_validated_session(rq, sid, secret, &s);
+    if (err == MXERR_UNKNOWN)
+        return http_reply_internal(rq, "getValidated3pid");
+    if (err != MXERR_NONE)
+        return http_reply_error(rq, err, NULL);
+    ret = http_reply_json_steal(rq, MHD_HTTP_OK,
+                                json_pack("{s:s, s:s, s:I}", "medium", s.medium,
+                                          "address", s.address, "validated_at",
+                                          (json_int_t)s.validated_ts));
     db_session_clear(&s);
     return ret;
 }

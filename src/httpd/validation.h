@@ -69,6 +69,18 @@ enum MHD_Result validation_submit_json(struct request *rq,
 /** GET .../validate/<medium>/submitToken: the page behind the link. */
 enum MHD_Result validation_submit_page(struct request *rq,
                                        const struct validation_medium *m);
+/**
+ * The validated, unexpired session that sid and client_secret prove (for
+ * 3pid/bind and unbind).
+ * @param[out] s the session (caller db_session_clear()s) on MXERR_NONE
+ * @return MXERR_NONE, MXERR_INVALID_PARAM, MXERR_NO_VALID_SESSION,
+ *         MXERR_SESSION_EXPIRED, MXERR_SESSION_NOT_VALIDATED, or
+ *         MXERR_UNKNOWN for a database error
+ */
+enum mxerr validation_validated_session(struct request *rq,
+                                        const char *sid,
+                                        const char *client_secret,
+                                        struct db_session *s);
 /** GET .../3pid/getValidated3pid. */
 enum MHD_Result validation_get_validated(struct request *rq);
 

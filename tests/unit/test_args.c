@@ -31,6 +31,18 @@ terms(const char *text)
 }
 
 static enum mxerr
+parse_bind(const char *text)
+{
+    json_t *body = json_loads(text, 0, NULL);
+    struct bind_args a;
+    const char *bad;
+    enum mxerr e = bind_args_parse(body, &a, &bad);
+
+    json_decref(body);
+    return e;
+}
+
+static enum mxerr
 lookup(const char *text, size_t max)
 {
     json_t *body = json_loads(text, 0, NULL);
@@ -85,6 +97,16 @@ main(void)
            "terms: not a list");
     is_int(terms("{\"user_accepts\":[1]}"), MXERR_INVALID_PARAM,
            "terms: not strings");
+    is_int(parse_bind("{\"sid\":\"s\",\"client_secret\":\"c\","
+                      "\"mxid\":\"@a:hs.org\"}"),
+           MXERR_NONE, "bind: all three");
+    is_int(parse_bind("{\"sid\":\"s\",\"client_secret\":\"c\"}"),
+           MXERR_MISSING_PARAMS, "bind: no mxid");
+    is_int(parse_bind("{\"sid\":\"s\",\"client_secret\":\"c\",\"mxid\":\"a\"}"),
+           MXERR_INVALID_PARAM, "bind: mxid without @ and server");
+    is_int(parse_bind("{\"sid\":1,\"client_secret\":\"c\","
+                      "\"mxid\":\"@a:hs.org\"}"),
+           MXERR_INVALID_PARAM, "bind: sid not a string");
     is_int(lookup("{\"algorithm\":\"sha256\",\"pepper\":\"p\","
                   "\"addresses\":[\"a\",\"b\"]}",
                   10),
