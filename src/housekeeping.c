@@ -52,8 +52,8 @@ run(void *cls)
         struct timespec until;
 
         pthread_mutex_unlock(&hk->lock);
-        ratelimit_sweep(hk->app->limit_ip, time_now_ms());
-        ratelimit_sweep(hk->app->limit_address, time_now_ms());
+        ratelimit_sweep(hk->app->limit_ip, time_mono_us() / 1000);
+        ratelimit_sweep(hk->app->limit_address, time_mono_us() / 1000);
         if (time_mono_us() >= next_purge) {
             purge_sessions(hk->app, db);
             next_purge = time_mono_us() + (int64_t)HK_PURGE_EVERY * 1000000;

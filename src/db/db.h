@@ -197,6 +197,13 @@ enum db_status db_session_request(struct db *db,
                                   const struct db_session_request *req,
                                   struct db_session *out,
                                   bool *send);
+/**
+ * The token of send_attempt did not go out: forget that attempt, so that a
+ * retry with the same send_attempt sends (unless a later attempt has been
+ * recorded meanwhile).
+ */
+enum db_status
+db_session_unsend(struct db *db, const char *sid, int64_t send_attempt);
 /** Read a session by sid. @return DB_ONE_RESULT or DB_NO_RESULTS. */
 enum db_status
 db_session_get(struct db *db, const char *sid, struct db_session *out);

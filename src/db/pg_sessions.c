@@ -157,6 +157,21 @@ db_session_request(struct db *db,
 }
 
 enum db_status
+db_session_unsend(struct db *db, const char *sid, int64_t send_attempt)
+{
+    static struct db_stmt st = DB_STMT(
+        "db_session_unsend",
+        "UPDATE glia.validation_sessions SET send_attempt = $2::bigint - 1 "
+        "WHERE sid = $1 AND send_attempt = $2::bigint",
+        2);
+    char attempt[32];
+    const char *params[] = {sid, attempt};
+
+    snprintf(attempt, sizeof(attempt), "%" PRId64, send_attempt);
+    return db_exec_cmd(db, &st, params);
+}
+
+enum db_status
 db_session_get(struct db *db, const char *sid, struct db_session *out)
 {
     static struct db_stmt st =

@@ -151,10 +151,11 @@ email_deliver(void *cls)
     enum mail_result r =
         mail_send(j->mailer, j->to, j->message, strlen(j->message), &why);
 
-    if (r != MAIL_OK)
-        LOG_WARN("session %s: mail not sent: %s", j->sid,
-                 why != NULL ? why : "?");
-    else
+    /* The server's reply may quote the address: log it only at debug. */
+    if (r != MAIL_OK) {
+        LOG_WARN("session %s: mail not sent (%s)", j->sid, mail_result_str(r));
+        LOG_DEBUG("session %s: %s", j->sid, why != NULL ? why : "?");
+    } else
         LOG_INFO("session %s: verification mail sent", j->sid);
     free(why);
     return r == MAIL_OK;

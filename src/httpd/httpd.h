@@ -151,14 +151,16 @@ typedef enum MHD_Result (*http_after_fn)(struct request *rq,
  * Run work(cls) on the worker pool (struct app's workers) with the
  * connection suspended, so blocking I/O (a slow mail server) never holds an
  * HTTP thread; then after(rq, cls, done) replies. cls is freed with
- * cls_free once both sides are done with it. Return what this returns from
- * the handler. When the pool's queue is full it replies 503 itself.
+ * cls_free once both sides are done with it.
+ * @return 0: deferred (the handler returns MHD_YES without replying);
+ *         -1: the pool is full or glia is stopping: nothing happened and
+ *         cls is still the caller's
  */
-enum MHD_Result http_defer(struct request *rq,
-                           http_work_fn work,
-                           http_after_fn after,
-                           void *cls,
-                           void (*cls_free)(void *));
+int http_defer(struct request *rq,
+               http_work_fn work,
+               http_after_fn after,
+               void *cls,
+               void (*cls_free)(void *));
 
 /* ---- gates (auth.c) ----------------------------------------------------- */
 

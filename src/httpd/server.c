@@ -45,6 +45,7 @@ struct httpd {
     /* Requests suspended for http_defer(), so shutdown can resume them. */
     pthread_mutex_t defer_lock;
     struct deferred *deferred;
+    bool stopping; /* under defer_lock: no more deferrals */
 };
 
 /* One http_defer() job. Shared by the request and the worker: refs counts
@@ -202,10 +203,16 @@ run_deferred(void *cls)
 {
     struct deferred *d = cls;
     struct MHD_Connection *conn;
+    bool answered;
 
-    d->work(d->cls);
+    /* A request answered at shutdown no longer wants its work done. */
     pthread_mutex_lock(&d->h->defer_lock);
-    d->done = true;
+    answered = d->rq == NULL;
+    pthread_mutex_unlock(&d->h->defer_lock);
+    if (!answered)
+        d->work(d->cls);
+    pthread_mutex_lock(&d->h->defer_lock);
+    d->done = !answered;
     conn = detach_locked(d);
     pthread_mutex_unlock(&d->h->defer_lock);
     if (conn != NULL)
@@ -213,7 +220,7 @@ run_deferred(void *cls)
     deferred_unref(d);
 }
 
-enum MHD_Result
+int
 http_defer(struct request *rq,
            http_work_fn work,
            http_after_fn after,
@@ -232,12 +239,10 @@ http_defer(struct request *rq,
     d->refs = 2; /* the request and the worker */
     /* Held until suspended: the worker cannot resume before we suspend. */
     pthread_mutex_lock(&h->defer_lock);
-    if (workq_submit(h->app->workers, run_deferred, d) != 0) {
+    if (h->stopping || workq_submit(h->app->workers, run_deferred, d) != 0) {
         pthread_mutex_unlock(&h->defer_lock);
-        if (cls_free != NULL)
-            cls_free(cls);
         free(d);
-        return http_reply_error(rq, MXERR_BUSY, NULL);
+        return -1;
     }
     d->next = h->deferred;
     if (d->next != NULL)
@@ -247,7 +252,7 @@ http_defer(struct request *rq,
     rq->deferred = d;
     MHD_suspend_connection(rq->conn);
     pthread_mutex_unlock(&h->defer_lock);
-    return MHD_YES;
+    return 0;
 }
 
 /* The access handler's call after a resume: let the handler reply. */
@@ -277,6 +282,9 @@ finish_deferred(struct request *rq)
 static void
 resume_all(struct httpd *h)
 {
+    pthread_mutex_lock(&h->defer_lock);
+    h->stopping = true;
+    pthread_mutex_unlock(&h->defer_lock);
     for (;;) {
         struct MHD_Connection *conn = NULL;
 
@@ -427,6 +435,17 @@ on_completed(void *cls,
                  rq->client_ip[0] != '\0' ? rq->client_ip : "-",
                  rq->method_name != NULL ? rq->method_name : "-", target,
                  rq->status, (double)dur / 1000.0, termination_reason(toe));
+    }
+    if (rq->deferred != NULL) {
+        /* Ended (client gone, shutdown) between resume and reply. */
+        struct deferred *d = rq->deferred;
+        struct MHD_Connection *c;
+
+        pthread_mutex_lock(&h->defer_lock);
+        c = detach_locked(d);
+        pthread_mutex_unlock(&h->defer_lock);
+        (void)c; /* not suspended any more: nothing to resume */
+        deferred_unref(d);
     }
     json_decref(rq->json);
     buf_free(&rq->body);
@@ -622,9 +641,13 @@ httpd_stop(struct httpd *h, int timeout_s)
     if (h == NULL)
         return;
     /* Stop accepting, but keep serving the connections we have. */
+    /* libmicrohttpd's threads may still watch the listen socket, so it is
+     * closed only after MHD_stop_daemon() (its number must not be reused
+     * meanwhile); shutdown() already makes the kernel refuse new
+     * connections instead of queueing them unanswered. */
     fd = MHD_quiesce_daemon(h->daemon);
     if (fd != MHD_INVALID_SOCKET)
-        close(fd);
+        shutdown(fd, SHUT_RDWR);
     deadline = time_mono_us() + (int64_t)timeout_s * 1000000;
     while (metrics_in_flight_count(h->app->metrics) > 0 &&
            time_mono_us() < deadline) {
@@ -646,8 +669,14 @@ httpd_stop(struct httpd *h, int timeout_s)
         LOG_WARN("shutting down with %ld requests still in flight",
                  metrics_in_flight_count(h->app->metrics));
     MHD_stop_daemon(h->daemon);
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
     if (h->metrics_daemon != NULL)
         MHD_stop_daemon(h->metrics_daemon);
+    /* The workers still hold jobs that point at h: join them first (jobs
+     * whose request was answered skip their work). */
+    workq_free(h->app->workers);
+    h->app->workers = NULL;
     pthread_mutex_destroy(&h->defer_lock);
     free(h);
 }

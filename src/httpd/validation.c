@@ -150,8 +150,18 @@ struct delivery {
     const struct validation_medium *m;
     void *job;
     char sid[DB_SID_MAX];
+    int64_t send_attempt;
     bool ok;
 };
+
+/* The token did not go out: let a retry with this send_attempt send. */
+static void
+unsend(struct request *rq, const char *sid, int64_t send_attempt)
+{
+    if (db_session_unsend(rq->db, sid, send_attempt) < 0)
+        LOG_WARN("req %llu: could not reset send_attempt of session %s",
+                 (unsigned long long)rq->id, sid);
+}
 
 static void
 delivery_free(void *cls)
@@ -177,6 +187,8 @@ delivered(struct request *rq, void *cls, bool done)
 {
     struct delivery *d = cls;
 
+    if (!done || !d->ok)
+        unsend(rq, d->sid, d->send_attempt);
     if (!done)
         return http_reply_error(rq, MXERR_BUSY, "shutting down");
     if (!d->ok)
@@ -211,10 +223,11 @@ validation_request_token(struct request *rq,
      * send_attempt counts too, so the limit cannot be sidestepped. */
     netaddr_limit_key(http_client_ip(rq), ipkey, sizeof(ipkey));
     snprintf(key, sizeof(key), "ip:%s", ipkey);
-    wait = ratelimit_take(rq->app->limit_ip, key, now);
+    wait = ratelimit_take(rq->app->limit_ip, key, time_mono_us() / 1000);
     if (wait == 0) {
         snprintf(key, sizeof(key), "%s:%s", m->medium, address);
-        wait = ratelimit_take(rq->app->limit_address, key, now);
+        wait =
+            ratelimit_take(rq->app->limit_address, key, time_mono_us() / 1000);
     }
     if (wait > 0) {
         free(new_token);
@@ -246,14 +259,21 @@ validation_request_token(struct request *rq,
     }
     d = xcalloc(1, sizeof(*d));
     d->m = m;
+    d->send_attempt = send_attempt;
     snprintf(d->sid, sizeof(d->sid), "%s", s.sid);
     d->job = m->prepare(rq, &s, client_secret);
     db_session_clear(&s);
     if (d->job == NULL) {
+        unsend(rq, d->sid, send_attempt);
         free(d);
         return http_reply_internal(rq, "preparing the message");
     }
-    return http_defer(rq, deliver, delivered, d, delivery_free);
+    if (http_defer(rq, deliver, delivered, d, delivery_free) != 0) {
+        unsend(rq, d->sid, send_attempt);
+        delivery_free(d);
+        return http_reply_error(rq, MXERR_BUSY, NULL);
+    }
+    return MHD_YES;
 }
 
 /* ---- submitToken -------------------------------------------------------- */

@@ -48,6 +48,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -963,5 +964,7 @@ relay_free(struct relay *r)
         close(r->cancel[0]);
     if (r->cancel[1] >= 0)
         close(r->cancel[1]);
+    /* cline may still hold the AUTH line (the base64 password). */
+    sodium_memzero(r, sizeof(*r));
     free(r);
 }

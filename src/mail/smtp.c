@@ -369,6 +369,15 @@ smtp_deliver(
     ok = smtp_start_session(session);
     relay_finish(relay);
 
+    /* Accepted after DATA means delivered, whatever went wrong later (a
+     * server silent on QUIT trips the relay's timeout): reporting a failure
+     * would make the user ask again and get the mail twice. */
+    s = smtp_message_transfer_status(message);
+    if (s != NULL && s->code / 100 == 2 &&
+        (!rp.require_auth || relay_authenticated(relay))) {
+        res = MAIL_OK;
+        goto done;
+    }
     if (relay_error(relay) != NULL) {
         *why = xstrdup(relay_error(relay));
         goto done;

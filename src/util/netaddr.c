@@ -207,6 +207,13 @@ netaddr_limit_key(const char *ip, char *out, size_t outlen)
         snprintf(out, outlen, "%s", ip);
         return;
     }
+    if (IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)(const void *)a)) {
+        /* ::ffff:a.b.c.d is an IPv4 client (dual-stack proxies write
+         * these): key it as one, not as the /64 every such address shares. */
+        inet_ntop(AF_INET, a + 12, text, sizeof(text));
+        snprintf(out, outlen, "%s", text);
+        return;
+    }
     memset(a + 8, 0, 8);
     inet_ntop(AF_INET6, a, text, sizeof(text));
     snprintf(out, outlen, "%s/64", text);

@@ -4,6 +4,7 @@
 #include "util/mem.h"
 
 #include <pthread.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,23 +24,25 @@ struct rl_shard {
 };
 
 struct ratelimit {
+    unsigned char hash_key[crypto_shorthash_KEYBYTES];
     long burst;
     int64_t interval_ms;
     size_t max_per_shard;
     struct rl_shard shards[RL_SHARDS];
 };
 
-/* FNV-1a: cheap, and the keys are ours (addresses), not adversarial
- * enough to matter: chains are bounded by the shard size anyway. */
+/* Keyed (SipHash, a random key per limiter): the keys are chosen by
+ * clients (email addresses), who must not be able to aim them all at one
+ * shard and fill it. */
 static uint64_t
-hash_key(const char *key)
+hash_key(const struct ratelimit *rl, const char *key)
 {
-    uint64_t h = 14695981039346656037ULL;
+    unsigned char out[crypto_shorthash_BYTES];
+    uint64_t h;
 
-    for (const unsigned char *p = (const unsigned char *)key; *p != 0; p++) {
-        h ^= *p;
-        h *= 1099511628211ULL;
-    }
+    crypto_shorthash(out, (const unsigned char *)key, strlen(key),
+                     rl->hash_key);
+    memcpy(&h, out, sizeof(h));
     return h;
 }
 
@@ -48,6 +51,7 @@ ratelimit_new(long burst, int64_t interval_ms, size_t max_keys)
 {
     struct ratelimit *rl = xcalloc(1, sizeof(*rl));
 
+    crypto_shorthash_keygen(rl->hash_key);
     rl->burst = burst < 1 ? 1 : burst;
     rl->interval_ms = interval_ms;
     rl->max_per_shard = max_keys / RL_SHARDS + 1;
@@ -111,7 +115,7 @@ ratelimit_take(struct ratelimit *rl, const char *key, int64_t now_ms)
 
     if (rl->interval_ms <= 0)
         return 0;
-    h = hash_key(key);
+    h = hash_key(rl, key);
     s = &rl->shards[h % RL_SHARDS];
     pthread_mutex_lock(&s->lock);
     chain = &s->chains[(h / RL_SHARDS) % RL_BUCKETS];

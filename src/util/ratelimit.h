@@ -27,7 +27,8 @@ ratelimit_new(long burst, int64_t interval_ms, size_t max_keys);
 /** NULL-safe. */
 void ratelimit_free(struct ratelimit *rl);
 /**
- * Take one request for key.
+ * Take one request for key. now_ms is any monotonic clock in ms (glia uses
+ * time_mono_us() / 1000: a wall-clock step must not lock keys out).
  * @return 0 if allowed, otherwise the milliseconds until one will be
  */
 int64_t ratelimit_take(struct ratelimit *rl, const char *key, int64_t now_ms);

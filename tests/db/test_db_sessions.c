@@ -67,6 +67,15 @@ main(void)
     is_str(s.next_link, "https://app.example/done", "next_link kept");
     db_session_clear(&s);
 
+    /* A send that failed is forgotten: the same attempt sends again. */
+    is_int(db_session_unsend(db, "sid1", 2), DB_ONE_RESULT, "unsend");
+    r = base("h1", 2, t + 3500, "sidX", "tokX");
+    is_int(db_session_request(db, &r, &s, &send), DB_ONE_RESULT, "retry");
+    ok(send, "the same send_attempt sends after a failed send");
+    db_session_clear(&s);
+    is_int(db_session_unsend(db, "sid1", 1), DB_NO_RESULTS,
+           "unsend of an older attempt changes nothing");
+
     r = base("h2", 1, t + 4000, "sid2", "tok2");
     is_int(db_session_request(db, &r, &s, &send), DB_ONE_RESULT,
            "another client secret");
@@ -77,7 +86,7 @@ main(void)
     is_str(s.address, "alice@example.org", "address");
     is_str(s.client_secret_hash, "h1", "secret hash");
     is_int(s.send_attempt, 2, "send_attempt stored");
-    is_int(s.modified_ts, t + 3000, "modified on resend");
+    is_int(s.modified_ts, t + 3500, "modified on resend");
     is_int(s.validated_ts, 0, "not validated");
     db_session_clear(&s);
     is_int(db_session_get(db, "nope", &s), DB_NO_RESULTS, "unknown sid");
@@ -100,7 +109,7 @@ main(void)
     db_session_clear(&s);
 
     /* Expired sessions are replaced, not reused. */
-    r = base("h1", 5, t + 3000 + 86400001, "sid3", "tok3");
+    r = base("h1", 5, t + 3500 + 86400001, "sid3", "tok3");
     is_int(db_session_request(db, &r, &s, &send), DB_ONE_RESULT,
            "after expiry");
     ok(send && strcmp(s.sid, "sid3") == 0 && strcmp(s.token, "tok3") == 0,

@@ -60,6 +60,10 @@ main(void)
     is_str(key, "192.0.2.1", "IPv4 key is the address");
     netaddr_limit_key("2001:db8:1:2:3:4:5:6", key, sizeof(key));
     is_str(key, "2001:db8:1:2::/64", "IPv6 key is the /64");
+    netaddr_limit_key("::ffff:192.0.2.7", key, sizeof(key));
+    is_str(key, "192.0.2.7", "IPv4-mapped: keyed as the IPv4 address");
+    netaddr_limit_key("::ffff:198.51.100.1", key, sizeof(key));
+    is_str(key, "198.51.100.1", "so two such clients do not share a key");
     netlist_free(l);
     netlist_free(empty);
     return done_testing();
