@@ -273,6 +273,31 @@ loggable_len(const char *url)
     return n > 512 ? 512 : (int)n;
 }
 
+/* The URL for logs: no query (tokens) and no user:password@ (an SMS
+ * gateway's URL may carry credentials). Truncated to outlen. */
+static void
+loggable_url(const char *url, char *out, size_t outlen)
+{
+    size_t n = (size_t)loggable_len(url);
+    const char *scheme_end = strstr(url, "://");
+    const char *auth = scheme_end != NULL ? scheme_end + 3 : url;
+    size_t alen = strcspn(auth, "/?#");
+    const char *at = memchr(auth, '@', alen);
+    size_t used = 0;
+
+    if (outlen == 0)
+        return;
+    for (size_t i = 0; i < n && used + 1 < outlen; i++) {
+        const char *c = url + i;
+
+        /* Skip the userinfo: from the authority's start through the '@'. */
+        if (at != NULL && c >= auth && c <= at)
+            continue;
+        out[used++] = *c;
+    }
+    out[used] = '\0';
+}
+
 /* Build the header list; NULL only if libcurl ran out of memory. */
 static struct curl_slist *
 make_headers(const struct fed_http_req *rq, bool *oom)
@@ -386,10 +411,11 @@ fed_http_perform(struct fed_client *c,
     CURLcode rc;
     enum fed_error err;
     bool oom;
-    int ulen = loggable_len(rq->url);
+    char logurl[600];
 
     memset(resp, 0, sizeof(*resp));
     memset(&x, 0, sizeof(x));
+    loggable_url(rq->url, logurl, sizeof(logurl));
     x.c = c;
     buf_init(&x.body, rq->max_size);
     errbuf[0] = '\0';
@@ -425,7 +451,7 @@ fed_http_perform(struct fed_client *c,
         else if (err == FED_TOO_LARGE)
             detail = "response larger than the limit";
         set_why(why, "%s", detail);
-        LOG_DEBUG("federation: %s %.*s: %s (%s)", rq->method, ulen, rq->url,
+        LOG_DEBUG("federation: %s %s: %s (%s)", rq->method, logurl,
                   fed_error_str(err), detail);
         goto done;
     }
@@ -435,8 +461,8 @@ fed_http_perform(struct fed_client *c,
     resp->body = buf_steal(&x.body, &resp->len);
     memcpy(resp->cache_control, x.cache_control, sizeof(x.cache_control));
     memcpy(resp->expires, x.expires, sizeof(x.expires));
-    LOG_DEBUG("federation: %s %.*s: HTTP %ld, %zu bytes", rq->method, ulen,
-              rq->url, resp->status, resp->len);
+    LOG_DEBUG("federation: %s %s: HTTP %ld, %zu bytes", rq->method, logurl,
+              resp->status, resp->len);
 
 done:
     buf_free(&x.body);

@@ -784,16 +784,31 @@ to_client(struct relay *r, const char *p, size_t n)
     return client_write_all(r, p, n);
 }
 
+/* A whole session may take this many step timeouts, and no more: each
+ * step is bounded, but a server trickling one byte per step is not. */
+#define RELAY_SESSION_STEPS 5
+
 static void
 relay_loop(struct relay *r)
 {
     char buf[16384];
+    long long session_end =
+        now_ms() + (long long)RELAY_SESSION_STEPS * r->p.timeout_ms;
 
     for (;;) {
         struct pollfd pfd[3];
         bool pending = r->ssl != NULL && SSL_pending(r->ssl) > 0;
         bool want_write = false;
+        long long left = session_end - now_ms();
+        int wait;
         int n;
+
+        if (left <= 0) {
+            set_error(r, "the SMTP session took longer than %d s",
+                      RELAY_SESSION_STEPS * timeout_s(r));
+            return;
+        }
+        wait = left < r->p.timeout_ms ? (int)left : r->p.timeout_ms;
 
         pfd[0].fd = r->client_fd;
         pfd[0].events = POLLIN;
@@ -802,12 +817,14 @@ relay_loop(struct relay *r)
         pfd[2].fd = r->cancel[0];
         pfd[2].events = POLLIN;
         pfd[0].revents = pfd[1].revents = pfd[2].revents = 0;
-        n = poll(pfd, 3, pending ? 0 : r->p.timeout_ms);
+        n = poll(pfd, 3, pending ? 0 : wait);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 || pfd[2].revents != 0)
             return; /* libesmtp is done */
         if (n == 0 && !pending) {
+            if (wait < r->p.timeout_ms)
+                continue; /* the session deadline: reported above */
             set_error(r, "the SMTP server sent nothing for %d s", timeout_s(r));
             return;
         }
