@@ -266,6 +266,27 @@ enum db_status db_assoc_insert(struct db *db, const struct db_assoc *a);
 enum db_status
 db_assoc_bind(struct db *db, const struct db_assoc *a, int64_t *origin_id);
 
+/** Called once per address found (legacy lookups). signed_json is the
+ * association as its origin signed it. */
+typedef void (*db_address_cb)(void *cls,
+                              const char *medium,
+                              const char *address,
+                              const char *mxid,
+                              const char *signed_json);
+
+/**
+ * The legacy (v1) lookup by plain addresses, in one statement on the
+ * (medium, address) index: the newest association valid at now_ms of each.
+ * @param media, addresses PostgreSQL array literals of equal length
+ * @return the number found, or an error
+ */
+enum db_status db_lookup_addresses(struct db *db,
+                                   const char *media,
+                                   const char *addresses,
+                                   int64_t now_ms,
+                                   db_address_cb cb,
+                                   void *cls);
+
 /** Called once per lookup hash found, with the Matrix ID it maps to. */
 typedef void (*db_lookup_cb)(void *cls, const char *hash, const char *mxid);
 

@@ -213,3 +213,38 @@ db_lookup_hashes(struct db *db,
     PQclear(res);
     return (enum db_status)found;
 }
+
+enum db_status
+db_lookup_addresses(struct db *db,
+                    const char *media,
+                    const char *addresses,
+                    int64_t now_ms,
+                    db_address_cb cb,
+                    void *cls)
+{
+    static struct db_stmt st =
+        DB_STMT("db_lookup_addresses",
+                "SELECT DISTINCT ON (a.medium, a.address) a.medium, a.address, "
+                "a.mxid, a.signed_json FROM glia.associations a "
+                "JOIN unnest($1::text[], $2::text[]) AS q(medium, address) "
+                "ON a.medium = q.medium AND a.address = q.address "
+                "WHERE a.not_before <= $3 AND a.not_after > $3 "
+                "ORDER BY a.medium, a.address, a.ts DESC, a.id DESC",
+                3);
+    char now[32];
+    const char *params[] = {media, addresses, now};
+    enum db_status qs;
+    PGresult *res;
+    int n;
+
+    snprintf(now, sizeof(now), "%" PRId64, now_ms);
+    res = db_exec(db, &st, params, &qs);
+    if (res == NULL)
+        return qs;
+    n = PQntuples(res);
+    for (int i = 0; i < n; i++)
+        cb(cls, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+           PQgetvalue(res, i, 2), PQgetvalue(res, i, 3));
+    PQclear(res);
+    return (enum db_status)n;
+}

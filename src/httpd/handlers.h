@@ -78,5 +78,8 @@ enum mxerr lookup_args_parse(const json_t *body,
                              const char **bad_field);
 enum MHD_Result handler_hash_details(struct request *rq, const json_t *body);
 enum MHD_Result handler_lookup(struct request *rq, const json_t *body);
+/* handler_lookup_v1.c */
+enum MHD_Result handler_lookup_v1(struct request *rq, const json_t *body);
+enum MHD_Result handler_bulk_lookup_v1(struct request *rq, const json_t *body);
 
 #endif

@@ -50,6 +50,8 @@ static const struct route routes[] = {
      0},
     {HTTP_GET, V1 "/validate/email/submitToken", handler_email_submit_page, 0},
     {HTTP_GET, V1 "/3pid/getValidated3pid", handler_3pid_get_validated, 0},
+    {HTTP_GET, V1 "/lookup", handler_lookup_v1, 0},
+    {HTTP_POST, V1 "/bulk_lookup", handler_bulk_lookup_v1, 0},
 };
 
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))

@@ -208,6 +208,55 @@ main(void)
     is_str(mxid, "@alice:hs.test", "lookup finds the binding at once");
     free(mxid);
 
+    /* The legacy v1 lookups (no token). */
+    call("GET",
+         "/_matrix/identity/api/v1/lookup?medium=email&address=SHARED%40"
+         "example.org",
+         NULL, NULL, &r);
+    is_int(r.status, 200, "v1 lookup");
+    is_str(json_string_value(json_object_get(r.json, "mxid")), "@alice:hs.test",
+           "answers the signed association");
+    is_int(signjson_verify(r.json, "glia.test", "ed25519:0", pk), SIGNJSON_OK,
+           "whose signature verifies");
+    http_resp_free(&r);
+    call("GET",
+         "/_matrix/identity/api/v1/lookup?medium=email&address=nobody%40"
+         "example.org",
+         NULL, NULL, &r);
+    ok(r.status == 200 && json_object_size(r.json) == 0,
+       "v1 lookup of an unbound address: {}");
+    http_resp_free(&r);
+    call("GET", "/_matrix/identity/api/v1/lookup?medium=email", NULL, NULL, &r);
+    is_int(r.status, 400, "v1 lookup without an address: 400");
+    http_resp_free(&r);
+    call("POST", "/_matrix/identity/api/v1/bulk_lookup", NULL,
+         "{\"threepids\":[[\"email\",\"Shared@example.org\"],"
+         "[\"email\",\"nobody@example.org\"],[\"msisdn\",\"441234\"],"
+         "[\"email\",\"we\\\\ird\\\"quote@example.org\"]]}",
+         &r);
+    is_int(r.status, 200, "v1 bulk_lookup");
+    {
+        json_t *t = json_object_get(r.json, "threepids");
+
+        ok(json_array_size(t) == 1 &&
+               strcmp(
+                   json_string_value(json_array_get(json_array_get(t, 0), 2)),
+                   "@alice:hs.test") == 0 &&
+               strcmp(
+                   json_string_value(json_array_get(json_array_get(t, 0), 1)),
+                   "shared@example.org") == 0,
+           "only the bound one, as [medium, address, mxid]");
+    }
+    http_resp_free(&r);
+    call("POST", "/_matrix/identity/api/v1/bulk_lookup", NULL,
+         "{\"threepids\":[[\"email\"]]}", &r);
+    is_int(r.status, 400, "bulk_lookup with a bad pair: 400");
+    http_resp_free(&r);
+    call("POST", "/_matrix/identity/api/v1/bulk_lookup", NULL,
+         "{\"threepids\":\"x\"}", &r);
+    is_int(r.status, 400, "bulk_lookup with no list: 400");
+    http_resp_free(&r);
+
     /* Refusals. */
     is_int(call("POST", "/_matrix/identity/v2/3pid/bind", "btok", body, &r),
            403, "bob cannot bind alice's session to alice...");
@@ -273,6 +322,13 @@ main(void)
     mxid = lookup_one("shared@example.org", "atok");
     is_str(mxid, "@bob:hs.test", "lookup now answers bob");
     free(mxid);
+    call("GET",
+         "/_matrix/identity/api/v1/lookup?medium=email&address=shared%40"
+         "example.org",
+         NULL, NULL, &r);
+    is_str(json_string_value(json_object_get(r.json, "mxid")), "@bob:hs.test",
+           "and so does v1 lookup");
+    http_resp_free(&r);
     free(body);
     free(sid);
 
