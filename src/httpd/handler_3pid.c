@@ -34,19 +34,12 @@ bind_args_parse(const json_t *body,
                 struct bind_args *args,
                 const char **bad_field)
 {
-    const char *names[] = {"sid", "client_secret", "mxid"};
-    const char **outs[] = {&args->sid, &args->client_secret, &args->mxid};
+    static const char *const names[] = {"sid", "client_secret", "mxid", NULL};
+    const char **const outs[] = {&args->sid, &args->client_secret, &args->mxid};
+    enum mxerr err = http_body_strings(body, names, outs, bad_field);
 
-    for (size_t i = 0; i < 3; i++) {
-        json_t *v = json_object_get(body, names[i]);
-
-        *bad_field = names[i];
-        if (v == NULL)
-            return MXERR_MISSING_PARAMS;
-        if (!json_is_string(v))
-            return MXERR_INVALID_PARAM;
-        *outs[i] = json_string_value(v);
-    }
+    if (err != MXERR_NONE)
+        return err;
     *bad_field = "mxid";
     if (!fed_user_id_parse(args->mxid, NULL, NULL))
         return MXERR_INVALID_PARAM;

@@ -118,6 +118,18 @@ enum mxerr http_parse_json_body(const char *data,
                                 bool empty_is_object,
                                 json_t **out);
 /**
+ * Read required string members of a JSON body (pure, unit-tested).
+ * @param names NULL-terminated member names
+ * @param outs where each value goes (borrowed from body), parallel to names
+ * @param[out] bad_field the member at fault, or NULL
+ * @return MXERR_NONE, MXERR_MISSING_PARAMS or MXERR_INVALID_PARAM (not a
+ *         string)
+ */
+enum mxerr http_body_strings(const json_t *body,
+                             const char *const names[],
+                             const char **const outs[],
+                             const char **bad_field);
+/**
  * Copy a request target for the access log with query values that may be
  * secret or personal (tokens, client secrets, addresses) replaced by "_".
  */

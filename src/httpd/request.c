@@ -44,6 +44,26 @@ http_parse_json_body(const char *data,
     return MXERR_NONE;
 }
 
+enum mxerr
+http_body_strings(const json_t *body,
+                  const char *const names[],
+                  const char **const outs[],
+                  const char **bad_field)
+{
+    for (size_t i = 0; names[i] != NULL; i++) {
+        json_t *v = json_object_get(body, names[i]);
+
+        *bad_field = names[i];
+        if (v == NULL)
+            return MXERR_MISSING_PARAMS;
+        if (!json_is_string(v))
+            return MXERR_INVALID_PARAM;
+        *outs[i] = json_string_value(v);
+    }
+    *bad_field = NULL;
+    return MXERR_NONE;
+}
+
 /* Query parameters whose values are neither secret nor personal. */
 static bool
 loggable_param(const char *name, size_t len)

@@ -359,21 +359,10 @@ submit_args(const json_t *body,
             const char **token,
             const char **bad)
 {
-    const char *names[] = {"sid", "client_secret", "token"};
-    const char **outs[] = {sid, secret, token};
+    static const char *const names[] = {"sid", "client_secret", "token", NULL};
+    const char **const outs[] = {sid, secret, token};
 
-    for (size_t i = 0; i < 3; i++) {
-        json_t *v = json_object_get(body, names[i]);
-
-        *bad = names[i];
-        if (v == NULL)
-            return MXERR_MISSING_PARAMS;
-        if (!json_is_string(v))
-            return MXERR_INVALID_PARAM;
-        *outs[i] = json_string_value(v);
-    }
-    *bad = NULL;
-    return MXERR_NONE;
+    return http_body_strings(body, names, outs, bad);
 }
 
 enum MHD_Result

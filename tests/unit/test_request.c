@@ -62,6 +62,31 @@ main(void)
            "100000-deep nesting refused without a crash");
     free(deep);
 
+    {
+        static const char *const names[] = {"a", "b", NULL};
+        const char *a = NULL;
+        const char *b = NULL;
+        const char **const outs[] = {&a, &b};
+        const char *bad = NULL;
+        json_t *j = json_loads("{\"a\":\"x\",\"b\":\"y\"}", 0, NULL);
+
+        is_int(http_body_strings(j, names, outs, &bad), MXERR_NONE,
+               "body strings: both present");
+        ok(a != NULL && b != NULL && strcmp(a, "x") == 0 &&
+               strcmp(b, "y") == 0 && bad == NULL,
+           "values read");
+        json_decref(j);
+        j = json_loads("{\"a\":\"x\"}", 0, NULL);
+        is_int(http_body_strings(j, names, outs, &bad), MXERR_MISSING_PARAMS,
+               "body strings: one missing");
+        is_str(bad, "b", "names it");
+        json_decref(j);
+        j = json_loads("{\"a\":1,\"b\":\"y\"}", 0, NULL);
+        is_int(http_body_strings(j, names, outs, &bad), MXERR_INVALID_PARAM,
+               "body strings: not a string");
+        is_str(bad, "a", "names it");
+        json_decref(j);
+    }
     is_str(redact("/_matrix/identity/v2"), "/_matrix/identity/v2",
            "no query: unchanged");
     is_str(redact("/x?access_token=secret"), "/x?access_token=_",
