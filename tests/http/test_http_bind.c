@@ -30,13 +30,7 @@ call(const char *method,
      const char *body,
      struct http_resp *r)
 {
-    char *auth = xasprintf("Authorization: Bearer %s", token);
-    const char *hdrs[] = {auth, NULL};
-
-    http_request(g.base, method, path, body, body != NULL ? strlen(body) : 0,
-                 token != NULL ? hdrs : NULL, r);
-    free(auth);
-    return r->status;
+    return http_call(&g, method, path, token, body, r);
 }
 
 /* The token in the newest outbox mail that holds sid. */
@@ -139,8 +133,6 @@ main(void)
     char *body;
     char *mxid;
     char *cmd;
-    struct db *db;
-    char hash[65];
     unsigned char pk[32];
     char pk_b64[64] = "";
 
@@ -152,12 +144,8 @@ main(void)
     conf = xasprintf("[email]\noutbox_dir = %s\n", outbox);
     httptest_start(&g, conf);
     free(conf);
-    db = db_new(pgtest_dsn());
-    http_token_hash("atok", hash);
-    db_account_register(db, "@alice:hs.test", hash, 1);
-    http_token_hash("btok", hash);
-    db_account_register(db, "@bob:hs.test", hash, 1);
-    db_free(db);
+    httptest_seed_account("@alice:hs.test", "atok");
+    httptest_seed_account("@bob:hs.test", "btok");
 
     call("GET", "/_matrix/identity/v2/pubkey/ed25519:0", NULL, NULL, &r);
     if (json_is_string(json_object_get(r.json, "public_key")))

@@ -206,40 +206,13 @@ post(const char *path,
      const char *token,
      struct http_resp *keep)
 {
-    char *auth =
-        token != NULL ? xasprintf("Authorization: Bearer %s", token) : NULL;
-    const char *hdrs[] = {auth, NULL};
-    struct http_resp r;
-    long st;
-
-    http_request(g.base, "POST", path, body, strlen(body),
-                 auth != NULL ? hdrs : NULL, &r);
-    st = r.status;
-    if (keep != NULL)
-        *keep = r;
-    else
-        http_resp_free(&r);
-    free(auth);
-    return st;
+    return http_call(&g, "POST", path, token, body, keep);
 }
 
 static long
 get(const char *path, const char *token, struct http_resp *keep)
 {
-    char *auth =
-        token != NULL ? xasprintf("Authorization: Bearer %s", token) : NULL;
-    const char *hdrs[] = {auth, NULL};
-    struct http_resp r;
-    long st;
-
-    http_request(g.base, "GET", path, NULL, 0, auth != NULL ? hdrs : NULL, &r);
-    st = r.status;
-    if (keep != NULL)
-        *keep = r;
-    else
-        http_resp_free(&r);
-    free(auth);
-    return st;
+    return http_call(&g, "GET", path, token, NULL, keep);
 }
 
 static const char *RT = "/_matrix/identity/v2/validate/email/requestToken";
@@ -294,17 +267,6 @@ start_glia(const char *extra)
 
     httptest_start(&g, conf);
     free(conf);
-}
-
-static void
-seed_account(void)
-{
-    struct db *db = db_new(pgtest_dsn());
-    char hash[65];
-
-    http_token_hash("tok", hash);
-    db_account_register(db, "@alice:hs.test", hash, 1);
-    db_free(db);
 }
 
 /* The first value a query returns (caller frees), or NULL. */
@@ -836,7 +798,7 @@ main(void)
         skip_all("mkdtemp failed");
     if (system("/usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null") != 0)
         skip_all("python3-aiosmtpd is not installed");
-    seed_account();
+    httptest_seed_account("@alice:hs.test", "tok");
     sink_port = start_sink("");
     start_glia("[validation]\nmax_attempts = 3\n"
                "[ratelimit]\nip_burst = 1000\naddress_burst = 1000\n");

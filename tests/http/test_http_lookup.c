@@ -26,13 +26,11 @@ static void
 seed(void)
 {
     struct db *db = db_new(pgtest_dsn());
-    char hash[65];
     const char *who[][2] = {{"alice@example.org", "@alice:hs.test"},
                             {"strauss@example.org", "@strauss:hs.test"},
                             {"bob@example.org", "@bob:hs.test"}};
 
-    http_token_hash("tok", hash);
-    db_account_register(db, "@alice:hs.test", hash, 1);
+    httptest_seed_account("@alice:hs.test", "tok");
     for (int i = 0; i < 3; i++) {
         struct db_assoc a = {"email",       who[i][0],   who[i][1], 1000, 1000,
                              4102444800000, "glia.test", i + 1,     "{}"};

@@ -136,17 +136,14 @@ main(void)
     is_int(reg(hs, "alice", NULL, &tok), 200, "register with a valid token");
     ok(tok != NULL && strlen(tok) == 64, "a 64-character token");
     {
-        char *auth = xasprintf("Authorization: Bearer %s", tok);
-        const char *hdrs[] = {auth, NULL};
         char *want = xasprintf("@alice:%s", hs);
 
-        http_request(g.base, "GET", "/_matrix/identity/v2/account", NULL, 0,
-                     hdrs, &r);
-        is_int(r.status, 200, "the token works");
+        is_int(
+            http_call(&g, "GET", "/_matrix/identity/v2/account", tok, NULL, &r),
+            200, "the token works");
         is_str(json_string_value(json_object_get(r.json, "user_id")), want,
                "for the user the homeserver vouched for");
         http_resp_free(&r);
-        free(auth);
         free(want);
     }
     {
@@ -216,8 +213,6 @@ main(void)
         char *terms = xasprintf("%s/terms.json", certdir);
         char *conf = xasprintf("%s[general]\nterms = %s\n", ca_conf, terms);
         FILE *f = fopen(terms, "w");
-        char *auth;
-        const char *hdrs[2];
 
         fputs("{\"tos\": {\"version\": \"1\", \"en\": {\"name\": "
               "\"Terms\", \"url\": \"https://id.test/tos-1\"}}}",
@@ -225,11 +220,7 @@ main(void)
         fclose(f);
         start_glia(conf);
         is_int(reg(hs, "alice", NULL, &tok), 200, "flow: register");
-        auth = xasprintf("Authorization: Bearer %s", tok);
-        hdrs[0] = auth;
-        hdrs[1] = NULL;
-        http_request(g.base, "GET", "/_matrix/identity/v2/account", NULL, 0,
-                     hdrs, &r);
+        http_call(&g, "GET", "/_matrix/identity/v2/account", tok, NULL, &r);
         ok(r.status == 403 &&
                strcmp(http_resp_errcode(&r), "M_TERMS_NOT_SIGNED") == 0,
            "flow: gated until the terms are accepted");
@@ -239,17 +230,14 @@ main(void)
         ok(r.status == 200 && strstr(r.body, "https://id.test/tos-1") != NULL,
            "flow: GET /terms lists the policy");
         http_resp_free(&r);
-        http_request(g.base, "POST", "/_matrix/identity/v2/terms",
-                     "{\"user_accepts\":[\"https://id.test/tos-1\"]}", 42, hdrs,
-                     &r);
-        is_int(r.status, 200, "flow: accept it");
-        http_resp_free(&r);
-        http_request(g.base, "GET", "/_matrix/identity/v2/account", NULL, 0,
-                     hdrs, &r);
-        is_int(r.status, 200, "flow: the gated endpoint answers");
-        http_resp_free(&r);
+        is_int(http_call(&g, "POST", "/_matrix/identity/v2/terms", tok,
+                         "{\"user_accepts\":[\"https://id.test/tos-1\"]}",
+                         NULL),
+               200, "flow: accept it");
+        is_int(http_call(&g, "GET", "/_matrix/identity/v2/account", tok, NULL,
+                         NULL),
+               200, "flow: the gated endpoint answers");
         stop_glia();
-        free(auth);
         free(tok);
         free(conf);
         unlink(terms);

@@ -38,19 +38,6 @@ write_terms(const char *tos_version)
     fclose(f);
 }
 
-/* Create an account with a known token, as registration would. */
-static void
-seed(const char *user_id, const char *token)
-{
-    struct db *db = db_new(pgtest_dsn());
-    char hash[65];
-
-    http_token_hash(token, hash);
-    if (db_account_register(db, user_id, hash, 1) != DB_ONE_RESULT)
-        diag("could not seed %s", user_id);
-    db_free(db);
-}
-
 /* A request with a bearer token (NULL: none). @return status; errcode out. */
 static long
 call(const char *method,
@@ -61,15 +48,9 @@ call(const char *method,
      struct http_resp *keep)
 {
     static char code[64];
-    char *auth =
-        token != NULL ? xasprintf("Authorization: Bearer %s", token) : NULL;
-    const char *hdrs[] = {auth, NULL};
     struct http_resp r;
-    long st;
+    long st = http_call(&g, method, path, token, body, &r);
 
-    http_request(g.base, method, path, body, body != NULL ? strlen(body) : 0,
-                 auth != NULL ? hdrs : NULL, &r);
-    st = r.status;
     snprintf(code, sizeof(code), "%s", http_resp_errcode(&r));
     if (errcode != NULL)
         *errcode = code;
@@ -77,7 +58,6 @@ call(const char *method,
         *keep = r;
     else
         http_resp_free(&r);
-    free(auth);
     return st;
 }
 
@@ -106,8 +86,8 @@ main(void)
         skip_all("mkdtemp failed");
     snprintf(terms_path, sizeof(terms_path), "%s/terms.json", dir);
     write_terms("2");
-    seed("@alice:hs.test", "alicetoken");
-    seed("@bob:hs.test", "bobtoken");
+    httptest_seed_account("@alice:hs.test", "alicetoken");
+    httptest_seed_account("@bob:hs.test", "bobtoken");
     start(NULL);
 
     /* GET /terms needs no token. */
@@ -212,7 +192,7 @@ main(void)
     httptest_cleanup(&g);
 
     /* No terms configured: nothing to accept; query tokens switched off. */
-    seed("@carol:hs.test", "caroltoken");
+    httptest_seed_account("@carol:hs.test", "caroltoken");
     httptest_start(&g, "[http]\nallow_query_access_token = false\n");
     is_int(call("GET", terms, NULL, NULL, NULL, &r), 200, "GET /terms");
     is_str(r.body, "{\"policies\":{}}", "no policies");

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* See httptest.h. */
 #include "httptest.h"
+#include "db/db.h"
+#include "httpd/httpd.h"
+#include "pgtest.h"
 #include "tap.h"
 #include "util/buf.h"
 #include "util/mem.h"
@@ -360,6 +363,45 @@ http_request(const char *base,
     out->headers = buf_steal(&hdrbuf, NULL);
     out->json = json_loadb(out->body, out->len, 0, NULL);
     return rc == CURLE_OK ? 0 : -1;
+}
+
+long
+http_call(const struct glia_proc *g,
+          const char *method,
+          const char *path,
+          const char *token,
+          const char *body,
+          struct http_resp *out)
+{
+    char *auth =
+        token != NULL ? xasprintf("Authorization: Bearer %s", token) : NULL;
+    const char *hdrs[] = {auth, NULL};
+    struct http_resp r;
+    long st;
+
+    http_request(g->base, method, path, body, body != NULL ? strlen(body) : 0,
+                 auth != NULL ? hdrs : NULL, &r);
+    st = r.status;
+    if (out != NULL)
+        *out = r;
+    else
+        http_resp_free(&r);
+    free(auth);
+    return st;
+}
+
+void
+httptest_seed_account(const char *user_id, const char *token)
+{
+    struct db *db = db_new(pgtest_dsn());
+    char hash[65];
+
+    http_token_hash(token, hash);
+    if (db_account_register(db, user_id, hash, 1) != DB_ONE_RESULT) {
+        printf("Bail out! cannot seed the account %s\n", user_id);
+        exit(1);
+    }
+    db_free(db);
 }
 
 int

@@ -70,6 +70,21 @@ int http_request(const char *base,
                  size_t body_len,
                  const char *const *headers,
                  struct http_resp *out);
+/**
+ * A request to the daemon with an optional bearer token (NULL: none) and an
+ * optional NUL-terminated body.
+ * @param out the response, or NULL to discard it
+ * @return the HTTP status (0 on transport error)
+ */
+long http_call(const struct glia_proc *g,
+               const char *method,
+               const char *path,
+               const char *token,
+               const char *body,
+               struct http_resp *out);
+/** Create an account whose access token is token, as registration would
+ * (bails out on failure). */
+void httptest_seed_account(const char *user_id, const char *token);
 /** Shorthand for a GET against the daemon. */
 int
 http_get(const struct glia_proc *g, const char *path, struct http_resp *out);
