@@ -27,9 +27,8 @@
 
 /* Record (or check) which server this database belongs to. */
 static int
-claim_database(const struct config *cfg)
+claim_database(const struct config *cfg, struct db *db)
 {
-    struct db *db = db_new(cfg->db_dsn);
     char *stored = NULL;
     enum db_status qs =
         db_instance_claim(db, cfg->general_server_name, &stored);
@@ -45,16 +44,14 @@ claim_database(const struct config *cfg)
         rc = -1;
     }
     free(stored);
-    db_free(db);
     return rc;
 }
 
 /* Make the lookup pepper on the very first start (the first node of a
  * cluster to get here wins; the others read it). */
 static int
-ensure_pepper(const struct config *cfg)
+ensure_pepper(struct db *db)
 {
-    struct db *db = db_new(cfg->db_dsn);
     char candidate[APP_PEPPER_LEN + 1];
     char *pepper = NULL;
     enum db_status qs;
@@ -62,7 +59,6 @@ ensure_pepper(const struct config *cfg)
     token_random(candidate, APP_PEPPER_LEN, TOKEN_ALNUM);
     qs = db_pepper_get(db, candidate, &pepper);
     free(pepper);
-    db_free(db);
     if (qs != DB_ONE_RESULT) {
         LOG_ERROR("cannot read or create the lookup pepper");
         return -1;
@@ -127,9 +123,16 @@ app_open(struct app *app, const struct config *cfg, const char *config_path)
         app_close(app);
         return 1;
     }
-    if (claim_database(cfg) != 0 || ensure_pepper(cfg) != 0) {
-        app_close(app);
-        return 1;
+    {
+        /* One connection for the start-up checks. */
+        struct db *db = db_new(cfg->db_dsn);
+        int rc = claim_database(cfg, db) != 0 || ensure_pepper(db) != 0;
+
+        db_free(db);
+        if (rc != 0) {
+            app_close(app);
+            return 1;
+        }
     }
     routes_table(&nroutes);
     app->metrics = metrics_new(nroutes);
