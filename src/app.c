@@ -67,6 +67,25 @@ ensure_pepper(struct db *db)
 }
 
 int
+app_database_ready(const struct config *cfg)
+{
+    char *why = NULL;
+    struct db *db;
+    int rc;
+
+    if (db_migrate(cfg->db_dsn, &why) != 0) {
+        LOG_ERROR("database: %s", why);
+        free(why);
+        return -1;
+    }
+    /* One connection for the start-up checks. */
+    db = db_new(cfg->db_dsn);
+    rc = claim_database(cfg, db) != 0 || ensure_pepper(db) != 0 ? -1 : 0;
+    db_free(db);
+    return rc;
+}
+
+int
 app_open(struct app *app, const struct config *cfg, const char *config_path)
 {
     struct signing_key *key = NULL;
@@ -117,22 +136,9 @@ app_open(struct app *app, const struct config *cfg, const char *config_path)
         app_close(app);
         return 2;
     }
-    if (db_migrate(cfg->db_dsn, &why) != 0) {
-        LOG_ERROR("database: %s", why);
-        free(why);
+    if (app_database_ready(cfg) != 0) {
         app_close(app);
         return 1;
-    }
-    {
-        /* One connection for the start-up checks. */
-        struct db *db = db_new(cfg->db_dsn);
-        int rc = claim_database(cfg, db) != 0 || ensure_pepper(db) != 0;
-
-        db_free(db);
-        if (rc != 0) {
-            app_close(app);
-            return 1;
-        }
     }
     routes_table(&nroutes);
     app->metrics = metrics_new(nroutes);

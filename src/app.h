@@ -43,6 +43,14 @@ struct app {
  */
 int
 app_open(struct app *app, const struct config *cfg, const char *config_path);
+/**
+ * Make the database ready for this server (app_open() does it; so do the
+ * glia-admin commands that write bindings): apply migrations, check or
+ * record that it belongs to [general] server_name, and make the lookup
+ * pepper on the very first start. Logs why on failure.
+ * @return 0 or -1
+ */
+int app_database_ready(const struct config *cfg);
 /** Free what app_open() built (safe on a partly built app). */
 void app_close(struct app *app);
 

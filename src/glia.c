@@ -125,6 +125,10 @@ main(int argc, char **argv)
     if (cfg->metrics_port != 0)
         LOG_INFO("metrics on http://%s:%ld/metrics", cfg->metrics_bind_address,
                  cfg->metrics_port);
+    if (cfg->internal_port != 0)
+        LOG_WARN("internal provisioning API (no authentication) on "
+                 "http://%s:%ld/_matrix/identity/internal/",
+                 cfg->internal_bind_address, cfg->internal_port);
     if (cfg->email_outbox_dir != NULL)
         LOG_INFO("mail goes to the outbox %s, not to SMTP",
                  cfg->email_outbox_dir);

@@ -266,6 +266,24 @@ enum db_status db_assoc_insert(struct db *db, const struct db_assoc *a);
 enum db_status
 db_assoc_bind(struct db *db, const struct db_assoc *a, int64_t *origin_id);
 
+/** An unbind: which binding goes, and the signed tombstone recording it. */
+struct db_unbind {
+    const char *medium;
+    const char *address;
+    const char *mxid;
+    int64_t ts;
+    const char *signed_json; /* the tombstone, signed */
+};
+
+/**
+ * Unbind: delete every association of (medium, address) to mxid, whatever
+ * its origin, and when there was one, store the tombstone (its id comes
+ * from the associations' sequence), in one transaction.
+ * @return the number of associations deleted (0: none, nothing stored), or
+ *         an error
+ */
+enum db_status db_assoc_unbind(struct db *db, const struct db_unbind *u);
+
 /** Called once per address found (legacy lookups). signed_json is the
  * association as its origin signed it. */
 typedef void (*db_address_cb)(void *cls,

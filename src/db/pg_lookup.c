@@ -170,6 +170,41 @@ db_assoc_bind(struct db *db, const struct db_assoc *a, int64_t *origin_id)
     return db_run_tx(db, "assoc_bind", bind_tx, &ctx);
 }
 
+static enum db_status
+unbind_tx(struct db *db, void *cls)
+{
+    static struct db_stmt del =
+        DB_STMT("db_assoc_unbind_delete",
+                "DELETE FROM glia.associations WHERE medium = $1 "
+                "AND address = $2 AND mxid = $3",
+                3);
+    static struct db_stmt ins =
+        DB_STMT("db_assoc_unbind_tombstone",
+                "INSERT INTO glia.unbinds (medium, address, mxid, ts, "
+                "signed_json) VALUES ($1, $2, $3, $4, $5)",
+                5);
+    const struct db_unbind *u = cls;
+    const char *dp[] = {u->medium, u->address, u->mxid};
+    char ts[32];
+    const char *ip[] = {u->medium, u->address, u->mxid, ts, u->signed_json};
+    enum db_status removed = db_exec_cmd(db, &del, dp);
+    enum db_status qs;
+
+    if (removed <= 0)
+        return removed;
+    snprintf(ts, sizeof(ts), "%" PRId64, u->ts);
+    qs = db_exec_cmd(db, &ins, ip);
+    return qs < 0 ? qs : removed;
+}
+
+enum db_status
+db_assoc_unbind(struct db *db, const struct db_unbind *u)
+{
+    struct db_unbind copy = *u; /* db_run_tx() passes a mutable cls */
+
+    return db_run_tx(db, "assoc_unbind", unbind_tx, &copy);
+}
+
 enum db_status
 db_lookup_hashes(struct db *db,
                  const char *pepper,

@@ -64,6 +64,9 @@ enum fed_error {
     FED_REJECTED,          /**< homeserver answered 401/403/404 */
     FED_FOREIGN_USER,      /**< OpenID `sub` belongs to another server */
     FED_INTERNAL,          /**< libcurl could not be set up */
+    FED_KEY_UNKNOWN,       /**< the server does not publish that key id */
+    FED_KEY_EXPIRED,       /**< its keys are past valid_until_ts */
+    FED_BAD_SIGNATURE,     /**< a request signature does not verify */
 };
 
 /** @return a short constant name for e ("FED_TIMEOUT"); never NULL. */
@@ -260,5 +263,86 @@ enum fed_error fed_openid_userinfo(struct fed_client *c,
                                    const char *access_token,
                                    char **user_id,
                                    char **why);
+
+/* ---- homeserver signing keys (server_keys.c) -------------------------- */
+
+/** Server key cache: entries kept. */
+#define FED_KEYS_CACHE_MAX  1024
+/** Longest time a fetched key set is trusted, whatever valid_until_ts says
+ * (the S-S spec's 7-day cap). */
+#define FED_KEYS_TTL_MAX_MS (7LL * 24 * 3600 * 1000)
+/** A server is asked again for its keys at most this often when a request
+ * names a key it did not publish (or its keys expired), so forged requests
+ * cannot make glia hammer a homeserver. */
+#define FED_KEYS_REFETCH_MS (60LL * 1000)
+/** Longest key id accepted ("ed25519:" + version). */
+#define FED_KEY_ID_MAX      128
+
+/**
+ * A homeserver's current public signing key: fetched from
+ * GET /_matrix/key/v2/server on server_name (by server discovery, behind
+ * the address guard) and cached until its valid_until_ts (capped by
+ * FED_KEYS_TTL_MAX_MS). The response must name server_name and be signed by
+ * the key that is returned. old_verify_keys are not used.
+ * @param now_ms the wall clock, in ms (valid_until_ts is wall-clock)
+ * @param[out] pk the ed25519 public key
+ * @param[out] why on failure, a reason for logs (caller frees); may be NULL
+ * @return FED_OK; FED_BAD_NAME; FED_KEY_UNKNOWN; FED_KEY_EXPIRED;
+ *         FED_BAD_RESPONSE (not a valid, self-signed key response); or a
+ *         transport error
+ */
+enum fed_error fed_server_key(struct fed_client *c,
+                              const char *server_name,
+                              const char *key_id,
+                              int64_t now_ms,
+                              unsigned char pk[32],
+                              char **why);
+
+/* ---- X-Matrix request signatures (xmatrix.c) ------------------------- */
+
+/** The parameters of an `Authorization: X-Matrix ...` header. */
+struct fed_xmatrix {
+    char origin[FED_NAME_MAX + 1];
+    char destination[FED_NAME_MAX + 1]; /* "" when absent */
+    char key[FED_KEY_ID_MAX + 1];
+    char sig[128]; /* base64 of a 64-byte signature */
+};
+
+/**
+ * Parse an Authorization header value with the X-Matrix scheme (pure,
+ * unit-tested): the scheme (case-insensitive), then comma-separated
+ * name=value pairs; names are case-insensitive, values are tokens (colons
+ * allowed) or quoted strings with backslash escapes; whitespace around
+ * commas and '=' is allowed; unknown names are ignored; a repeated known
+ * name is refused. origin, key and sig are required; origin must be a
+ * valid server name and key an "ed25519:..." id.
+ * @return true if header is a well-formed X-Matrix header
+ */
+bool fed_xmatrix_parse(const char *header, struct fed_xmatrix *out);
+
+/**
+ * Verify a request a homeserver signed for an identity server (Synapse's
+ * unbind): the object {method, uri, origin, destination_is, content} with
+ * the X-Matrix signature, against the origin's key (fed_server_key()).
+ * A `destination` parameter, when present, must equal destination_is.
+ * @param authorization the Authorization header value
+ * @param uri the request target exactly as sent (path and query)
+ * @param destination_is our own server name, as clients know it
+ * @param content the parsed request body (borrowed)
+ * @param[out] origin the verified origin, as the header names it
+ * @param[out] why on failure, a reason for logs (caller frees); may be NULL
+ * @return FED_OK; FED_BAD_NAME (not an X-Matrix header, bad origin);
+ *         FED_BAD_SIGNATURE (wrong destination, or the signature does not
+ *         verify); or an error of fed_server_key()
+ */
+enum fed_error fed_xmatrix_verify(struct fed_client *c,
+                                  const char *authorization,
+                                  const char *method,
+                                  const char *uri,
+                                  const char *destination_is,
+                                  const json_t *content,
+                                  int64_t now_ms,
+                                  struct fed_xmatrix *origin,
+                                  char **why);
 
 #endif

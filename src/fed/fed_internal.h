@@ -53,6 +53,21 @@ struct fed_wk_entry {
     time_t expires; /* by the client's clock */
 };
 
+/** One key of a server key cache entry. */
+struct fed_key {
+    char id[FED_KEY_ID_MAX + 1];
+    unsigned char pk[32];
+};
+
+/** A server's keys as last fetched (or the failure, when n_keys is 0). */
+struct fed_keys_entry {
+    char *name; /* canonical server name */
+    struct fed_key *keys;
+    size_t n_keys;
+    int64_t valid_until; /* ms: min(valid_until_ts, fetched + TTL cap) */
+    int64_t fetched;     /* ms */
+};
+
 struct fed_client {
     bool verify_tls;
     bool allow_private;
@@ -61,6 +76,9 @@ struct fed_client {
     pthread_mutex_t wk_lock; /* guards the well-known cache below */
     struct fed_wk_entry *wk;
     size_t wk_len;
+    pthread_mutex_t keys_lock; /* guards the server key cache below */
+    struct fed_keys_entry *keys;
+    size_t keys_len;
 };
 
 /** Replace the client's test hooks (copied). */
@@ -112,6 +130,28 @@ void fed_http_resp_free(struct fed_http_resp *resp);
 /** The guard in force for c (the test hook, or fed_addr_allowed()). */
 bool fed_client_addr_allowed(const struct fed_client *c,
                              const struct sockaddr *sa);
+
+/* ---- server keys (server_keys.c) ------------------------------------ */
+
+/** Free the server key cache (fed_client_free()). */
+void fed_keys_cache_free(struct fed_client *c);
+
+/**
+ * Check a /_matrix/key/v2/server response (pure, unit-tested): an object
+ * naming server_name (compared canonically), with valid_until_ts and
+ * verify_keys of 32-byte ed25519 keys, self-signed by every ed25519 key it
+ * lists (as Synapse requires).
+ * @param[out] keys the keys (caller frees), *n their number (at least 1)
+ * @param[out] valid_until_ts as published
+ * @param[out] why on failure, a static reason
+ * @return true if the response is usable
+ */
+bool fed_keys_parse(json_t *resp,
+                    const char *server_name,
+                    struct fed_key **keys,
+                    size_t *n,
+                    int64_t *valid_until_ts,
+                    const char **why);
 
 /* ---- SRV (srv.c) ----------------------------------------------------- */
 

@@ -69,6 +69,12 @@ fed_error_str(enum fed_error e)
         return "FED_FOREIGN_USER";
     case FED_INTERNAL:
         return "FED_INTERNAL";
+    case FED_KEY_UNKNOWN:
+        return "FED_KEY_UNKNOWN";
+    case FED_KEY_EXPIRED:
+        return "FED_KEY_EXPIRED";
+    case FED_BAD_SIGNATURE:
+        return "FED_BAD_SIGNATURE";
     }
     return "FED_?";
 }
@@ -81,7 +87,8 @@ fed_client_new(const struct config *cfg)
     c->verify_tls = cfg->federation_verify_tls;
     c->allow_private = cfg->federation_allow_private_addresses;
     c->ca_file = xstrdup(cfg->federation_ca_file);
-    if (pthread_mutex_init(&c->wk_lock, NULL) != 0)
+    if (pthread_mutex_init(&c->wk_lock, NULL) != 0 ||
+        pthread_mutex_init(&c->keys_lock, NULL) != 0)
         abort();
     if (!c->verify_tls)
         LOG_WARN("federation: TLS certificates are NOT verified");
@@ -101,6 +108,8 @@ fed_client_free(struct fed_client *c)
     }
     free(c->wk);
     pthread_mutex_destroy(&c->wk_lock);
+    fed_keys_cache_free(c);
+    pthread_mutex_destroy(&c->keys_lock);
     free(c->ca_file);
     free(c);
 }

@@ -6,6 +6,7 @@
  * account's own Matrix ID become a signed, stored, discoverable binding.
  */
 #include "app.h"
+#include "binding.h"
 #include "crypto/crypto.h"
 #include "db/db.h"
 #include "fed/fed.h"
@@ -18,9 +19,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-
-/* As sydent: bindings do not expire on their own (unbind ends them). */
-#define BIND_VALIDITY_MS (100LL * 365 * 24 * 3600 * 1000)
 
 enum MHD_Result
 handler_3pid_get_validated(struct request *rq, const json_t *body)
@@ -52,14 +50,12 @@ enum MHD_Result
 handler_3pid_bind(struct request *rq, const json_t *body)
 {
     const struct app *app = rq->app;
+    struct binding_signer signer = {app->cfg->general_server_name, app->key};
     struct bind_args args;
     const char *bad_field = NULL;
     enum mxerr err = bind_args_parse(body, &args, &bad_field);
     struct db_session s;
-    struct db_assoc a;
-    json_t *assoc;
-    char *signed_json;
-    int64_t now = time_now_ms();
+    json_t *assoc = NULL;
     int64_t origin_id = 0;
     enum db_status qs;
 
@@ -74,33 +70,11 @@ handler_3pid_bind(struct request *rq, const json_t *body)
         return http_reply_internal(rq, "bind: session");
     if (err != MXERR_NONE)
         return http_reply_error(rq, err, NULL);
-    assoc = json_pack(
-        "{s:s, s:s, s:s, s:I, s:I, s:I}", "address", s.address, "medium",
-        s.medium, "mxid", args.mxid, "not_before", (json_int_t)now, "not_after",
-        (json_int_t)(now + BIND_VALIDITY_MS), "ts", (json_int_t)now);
-    if (assoc == NULL || signjson_sign(assoc, app->cfg->general_server_name,
-                                       app->key->key_id, app->key->sk) != 0) {
-        json_decref(assoc);
-        db_session_clear(&s);
-        return http_reply_internal(rq, "bind: signing");
-    }
-    signed_json = json_dumps(assoc, JSON_COMPACT);
-    a.medium = s.medium;
-    a.address = s.address;
-    a.mxid = args.mxid;
-    a.ts = now;
-    a.not_before = now;
-    a.not_after = now + BIND_VALIDITY_MS;
-    a.origin_server = app->cfg->general_server_name;
-    a.origin_id = 0;
-    a.signed_json = signed_json;
-    qs = db_assoc_bind(rq->db, &a, &origin_id);
-    free(signed_json);
+    qs = binding_bind(rq->db, &signer, s.medium, s.address, args.mxid,
+                      time_now_ms(), &assoc, &origin_id);
     db_session_clear(&s);
-    if (qs < 0) {
-        json_decref(assoc);
-        return http_reply_internal(rq, "db_assoc_bind");
-    }
+    if (qs < 0)
+        return http_reply_internal(rq, "bind");
     LOG_INFO("req %llu: bound a 3PID to %s (origin id %lld)",
              (unsigned long long)rq->id, args.mxid, (long long)origin_id);
     return http_reply_json_steal(rq, MHD_HTTP_OK, assoc);

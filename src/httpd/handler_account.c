@@ -111,7 +111,8 @@ handler_account_register(struct request *rq, const json_t *body)
                                     "the homeserver vouched for a user of "
                                     "another server");
         default:
-            return http_reply_error(rq, MXERR_HOMESERVER_FAILED, NULL);
+            return http_reply_error(rq, MXERR_HOMESERVER_FAILED,
+                                    "could not verify the OpenID token");
         }
     }
     free(why);

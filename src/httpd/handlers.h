@@ -65,6 +65,33 @@ enum MHD_Result handler_3pid_get_validated(struct request *rq,
                                            const json_t *body);
 enum MHD_Result handler_3pid_bind(struct request *rq, const json_t *body);
 
+/* handler_unbind.c */
+struct unbind_args {
+    const char *mxid; /* borrowed from the body */
+    const char *medium;
+    const char *address;
+    const char *sid; /* NULL: no session proof (then X-Matrix) */
+    const char *client_secret;
+};
+/** Check an unbind body (pure; unit-tested). */
+enum mxerr unbind_args_parse(const json_t *body,
+                             struct unbind_args *args,
+                             const char **bad_field);
+enum MHD_Result handler_3pid_unbind(struct request *rq, const json_t *body);
+
+/* handler_internal.c: the provisioning listener ([internal]) */
+struct internal_args {
+    const char *medium; /* borrowed from the body */
+    const char *address;
+    const char *mxid;
+};
+/** Check an internal bind/unbind body (pure; unit-tested). */
+enum mxerr internal_args_parse(const json_t *body,
+                               struct internal_args *args,
+                               const char **bad_field);
+enum MHD_Result handler_internal_bind(struct request *rq, const json_t *body);
+enum MHD_Result handler_internal_unbind(struct request *rq, const json_t *body);
+
 /* handler_lookup.c */
 struct lookup_args {
     bool none;               /* algorithm "none" (else "sha256") */

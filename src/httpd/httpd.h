@@ -38,6 +38,9 @@ enum route_flags {
     /* POST /account/logout: the spec answers an unknown token with
      * M_UNKNOWN_TOKEN rather than M_UNAUTHORIZED. */
     ROUTE_UNKNOWN_TOKEN_ERR = 1 << 3,
+    /* Served only on the internal provisioning listener, and only such
+     * routes are served there. */
+    ROUTE_INTERNAL = 1 << 4,
 };
 
 enum http_method {
@@ -68,10 +71,14 @@ struct route_match {
  * Find the route for method and path (pure: no MHD, unit-tested). A path
  * known under other methods gives route == NULL with their mask in allowed.
  * Literal segments win over {params}, so /pubkey/isvalid is not a keyId.
+ * @param internal true on the internal listener: only ROUTE_INTERNAL rows
+ *        match there, and only there
  * @param method an enum http_method bit, or 0 for methods we do not serve
  */
-void
-routes_match(unsigned int method, const char *path, struct route_match *out);
+void routes_match(bool internal,
+                  unsigned int method,
+                  const char *path,
+                  struct route_match *out);
 /** @return the route table and its length (for metrics labels and tests). */
 const struct route *routes_table(size_t *count);
 /** Write the Allow header value for a method mask into out. */
@@ -97,6 +104,7 @@ struct request {
     int64_t start_us;               /* monotonic */
     unsigned int status;            /* of the reply; 0 until queued */
     struct httpd *httpd;
+    bool internal; /* arrived on the internal provisioning listener */
     struct deferred *deferred; /* work running off-thread (http_defer) */
     char client_ip[64];        /* see http_client_ip() */
     char *user_id;    /* the account, once the ROUTE_AUTH gate passed */

@@ -11,8 +11,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#define V2 "/_matrix/identity/v2"
-#define V1 "/_matrix/identity/api/v1"
+#define V2       "/_matrix/identity/v2"
+#define V1       "/_matrix/identity/api/v1"
+#define INTERNAL "/_matrix/identity/internal"
 
 static const struct route routes[] = {
     {HTTP_GET, "/_matrix/identity/versions", handler_versions_get, 0},
@@ -36,6 +37,9 @@ static const struct route routes[] = {
     {HTTP_GET, V2 "/3pid/getValidated3pid", handler_3pid_get_validated,
      ROUTE_AUTH | ROUTE_TERMS},
     {HTTP_POST, V2 "/3pid/bind", handler_3pid_bind, ROUTE_AUTH | ROUTE_TERMS},
+    /* No token: homeservers sign with X-Matrix, owners prove the session;
+     * and leaving must not wait for new terms to be accepted. */
+    {HTTP_POST, V2 "/3pid/unbind", handler_3pid_unbind, 0},
     {HTTP_GET, V2 "/hash_details", handler_hash_details,
      ROUTE_AUTH | ROUTE_TERMS},
     {HTTP_POST, V2 "/lookup", handler_lookup, ROUTE_AUTH | ROUTE_TERMS},
@@ -52,6 +56,11 @@ static const struct route routes[] = {
     {HTTP_GET, V1 "/3pid/getValidated3pid", handler_3pid_get_validated, 0},
     {HTTP_GET, V1 "/lookup", handler_lookup_v1, 0},
     {HTTP_POST, V1 "/bulk_lookup", handler_bulk_lookup_v1, 0},
+    {HTTP_POST, V1 "/3pid/unbind", handler_3pid_unbind, 0},
+
+    /* The provisioning listener ([internal]): no auth beyond reaching it. */
+    {HTTP_POST, INTERNAL "/bind", handler_internal_bind, ROUTE_INTERNAL},
+    {HTTP_POST, INTERNAL "/unbind", handler_internal_unbind, ROUTE_INTERNAL},
 };
 
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
@@ -123,8 +132,18 @@ match_pattern(const char *pattern, const char *path, struct route_match *m)
     return literals;
 }
 
+/* Is row r served on this listener? */
+static bool
+on_listener(const struct route *r, bool internal)
+{
+    return ((r->flags & ROUTE_INTERNAL) != 0) == internal;
+}
+
 void
-routes_match(unsigned int method, const char *path, struct route_match *out)
+routes_match(bool internal,
+             unsigned int method,
+             const char *path,
+             struct route_match *out)
 {
     int best = -1;
     const char *best_pattern = NULL;
@@ -135,6 +154,8 @@ routes_match(unsigned int method, const char *path, struct route_match *out)
         struct route_match m;
         int lit;
 
+        if (!on_listener(&routes[i], internal))
+            continue;
         memset(&m, 0, sizeof(m));
         lit = match_pattern(routes[i].path, path, &m);
         if (lit > best) {
@@ -146,7 +167,8 @@ routes_match(unsigned int method, const char *path, struct route_match *out)
         return;
     /* ...then, among rows with that pattern, the one for this method. */
     for (size_t i = 0; i < N_ROUTES; i++) {
-        if (strcmp(routes[i].path, best_pattern) != 0)
+        if (!on_listener(&routes[i], internal) ||
+            strcmp(routes[i].path, best_pattern) != 0)
             continue;
         out->allowed |= (unsigned int)routes[i].method;
         if ((unsigned int)routes[i].method == method) {

@@ -4,7 +4,7 @@
  * collects and parses a request and calls its handler, the completion
  * callback (the only place request memory is freed, where the access log line
  * and the metrics are written), per-thread database handles, graceful
- * shutdown, and the separate metrics listener.
+ * shutdown, and the separate metrics and internal provisioning listeners.
  */
 #include "app.h"
 #include "db/db.h"
@@ -37,10 +37,19 @@
  * client that ignores us cannot keep a worker busy forever. */
 #define HTTP_DISCARD_MAX       (16u << 20)
 
+/* What a daemon's callbacks get: which listener a request came in on. */
+struct listener {
+    struct httpd *h;
+    bool internal;
+};
+
 struct httpd {
     struct app *app;
     struct MHD_Daemon *daemon;
     struct MHD_Daemon *metrics_daemon;
+    struct MHD_Daemon *internal_daemon; /* NULL unless [internal] port */
+    struct listener pub_listener;
+    struct listener internal_listener;
     unsigned int port;
     /* Requests suspended for http_defer(), so shutdown can resume them. */
     pthread_mutex_t defer_lock;
@@ -110,12 +119,14 @@ thread_db(const struct app *app)
 static void *
 on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
-    struct httpd *h = cls;
+    const struct listener *l = cls;
+    struct httpd *h = l->h;
     struct app *app = h->app;
     struct request *rq = xcalloc(1, sizeof(*rq));
 
     rq->app = app;
     rq->httpd = h;
+    rq->internal = l->internal;
     rq->conn = conn;
     rq->uri = xstrdup(uri);
     rq->id = atomic_fetch_add(&next_request_id, 1) + 1;
@@ -136,12 +147,12 @@ start_request(struct request *rq, const char *url, const char *method)
     rq->method = http_method_parse(method);
     rq->path = xstrdup(url);
     if (strcmp(method, "OPTIONS") == 0) {
-        routes_match(0, rq->path, &rq->match);
+        routes_match(rq->internal, 0, rq->path, &rq->match);
         if (rq->match.allowed == 0)
             return http_reply_error(rq, MXERR_UNRECOGNIZED, NULL);
         return http_reply_preflight(rq, rq->match.allowed);
     }
-    routes_match(rq->method, rq->path, &rq->match);
+    routes_match(rq->internal, rq->method, rq->path, &rq->match);
     if (rq->match.allowed == 0)
         return http_reply_error(rq, MXERR_UNRECOGNIZED, NULL);
     if (rq->match.route == NULL)
@@ -570,6 +581,43 @@ start_metrics(struct app *app, char **why)
     return d;
 }
 
+/* The provisioning listener: the same request pipeline as the public one,
+ * serving only ROUTE_INTERNAL routes. One thread: operators' scripts, not
+ * the world, call it. */
+static struct MHD_Daemon *
+start_internal(struct httpd *h, char **why)
+{
+    const struct config *cfg = h->app->cfg;
+    struct sockaddr_storage ss;
+    bool ipv6;
+    struct MHD_Daemon *d;
+
+    if (make_sockaddr(cfg->internal_bind_address, cfg->internal_port, &ss,
+                      &ipv6) != 0) {
+        *why = xasprintf("[internal] bind_address: \"%s\" is not an IP address",
+                         cfg->internal_bind_address);
+        return NULL;
+    }
+    h->internal_listener.h = h;
+    h->internal_listener.internal = true;
+    d = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC |
+            MHD_USE_ERROR_LOG | (ipv6 ? MHD_USE_IPv6 : 0),
+        0, NULL, NULL, on_access, &h->internal_listener,
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned int)cfg->http_connection_timeout,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONNECTION_MEMORY,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, &h->internal_listener,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1, MHD_OPTION_END);
+    if (d == NULL)
+        *why = xasprintf("cannot listen for the internal API on %s:%ld: %s",
+                         cfg->internal_bind_address, cfg->internal_port,
+                         strerror(errno));
+    return d;
+}
+
 struct httpd *
 httpd_start(struct app *app, char **why)
 {
@@ -584,6 +632,8 @@ httpd_start(struct app *app, char **why)
 
     *why = NULL;
     h->app = app;
+    h->pub_listener.h = h;
+    h->pub_listener.internal = false;
     pthread_mutex_init(&h->defer_lock, NULL);
     if (make_sockaddr(cfg->http_bind_address, cfg->http_port, &ss, &ipv6) !=
         0) {
@@ -595,7 +645,7 @@ httpd_start(struct app *app, char **why)
     if (ipv6)
         flags |= MHD_USE_IPv6;
     h->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_access, h,
+        flags, 0, NULL, NULL, on_access, &h->pub_listener,
         /* First, so that the options below already log through it. */
         MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
         (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
@@ -604,9 +654,9 @@ httpd_start(struct app *app, char **why)
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONNECTION_MEMORY,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT,
         (unsigned int)cfg->http_max_connections_per_ip,
-        MHD_OPTION_URI_LOG_CALLBACK, on_uri, h, MHD_OPTION_NOTIFY_COMPLETED,
-        on_completed, h, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
-        MHD_OPTION_END);
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, &h->pub_listener,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1, MHD_OPTION_END);
     if (h->daemon == NULL) {
         *why = xasprintf("cannot listen on %s:%ld: %s", cfg->http_bind_address,
                          cfg->http_port, strerror(errno));
@@ -618,6 +668,16 @@ httpd_start(struct app *app, char **why)
     if (cfg->metrics_port != 0) {
         h->metrics_daemon = start_metrics(app, why);
         if (h->metrics_daemon == NULL) {
+            MHD_stop_daemon(h->daemon);
+            free(h);
+            return NULL;
+        }
+    }
+    if (cfg->internal_port != 0) {
+        h->internal_daemon = start_internal(h, why);
+        if (h->internal_daemon == NULL) {
+            if (h->metrics_daemon != NULL)
+                MHD_stop_daemon(h->metrics_daemon);
             MHD_stop_daemon(h->daemon);
             free(h);
             return NULL;
@@ -636,6 +696,7 @@ void
 httpd_stop(struct httpd *h, int timeout_s)
 {
     MHD_socket fd;
+    MHD_socket ifd = MHD_INVALID_SOCKET;
     int64_t deadline;
 
     if (h == NULL)
@@ -648,6 +709,11 @@ httpd_stop(struct httpd *h, int timeout_s)
     fd = MHD_quiesce_daemon(h->daemon);
     if (fd != MHD_INVALID_SOCKET)
         shutdown(fd, SHUT_RDWR);
+    if (h->internal_daemon != NULL) {
+        ifd = MHD_quiesce_daemon(h->internal_daemon);
+        if (ifd != MHD_INVALID_SOCKET)
+            shutdown(ifd, SHUT_RDWR);
+    }
     deadline = time_mono_us() + (int64_t)timeout_s * 1000000;
     while (metrics_in_flight_count(h->app->metrics) > 0 &&
            time_mono_us() < deadline) {
@@ -671,6 +737,11 @@ httpd_stop(struct httpd *h, int timeout_s)
     MHD_stop_daemon(h->daemon);
     if (fd != MHD_INVALID_SOCKET)
         close(fd);
+    if (h->internal_daemon != NULL) {
+        MHD_stop_daemon(h->internal_daemon);
+        if (ifd != MHD_INVALID_SOCKET)
+            close(ifd);
+    }
     if (h->metrics_daemon != NULL)
         MHD_stop_daemon(h->metrics_daemon);
     /* The workers still hold jobs that point at h: join them first (jobs

@@ -6,9 +6,12 @@
  *   check-config validate a config file and what it points at
  *   config-doc   print the configuration reference (doc/configuration.md)
  *   rotate-pepper  replace the lookup pepper and rehash every binding
+ *   bind, unbind   make or end a binding, as the internal API does
  *   sign-json    sign a JSON object from stdin with the server's key, to
  *                check interoperability or debug a peer's verification
  */
+#include "app.h"
+#include "binding.h"
 #include "crypto/crypto.h"
 #include "db/db.h"
 #include "mail/template.h"
@@ -18,6 +21,7 @@
 #include "util/log.h"
 #include "util/netaddr.h"
 #include "util/time.h"
+#include "fed/fed.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -40,7 +44,16 @@ usage(FILE *out)
                  "  dbinit -c FILE                 apply database migrations\n"
                  "  check-config -c FILE           validate a config file\n"
                  "  config-doc                     print the configuration "
-                 "reference\n");
+                 "reference\n"
+                 "  rotate-pepper -c FILE          new lookup pepper, rehash "
+                 "every binding\n"
+                 "  sign-json -c FILE < JSON       sign a JSON object with "
+                 "the server's key\n"
+                 "  sign-json --key K --name N     ...with key file K as "
+                 "server N\n"
+                 "  bind -c FILE MEDIUM ADDRESS MXID    sign and store a "
+                 "binding\n"
+                 "  unbind -c FILE MEDIUM ADDRESS MXID  end a binding\n");
 }
 
 struct opts {
@@ -50,6 +63,8 @@ struct opts {
     const char *out;
     const char *version;
     int if_missing;
+    const char *args[3]; /* positional arguments (bind, unbind) */
+    int nargs;
 };
 
 /* Options shared by the sub-commands; unknown ones are errors. */
@@ -71,6 +86,8 @@ parse_opts(int argc, char **argv, struct opts *o)
             o->version = argv[++i];
         else if (strcmp(argv[i], "--if-missing") == 0)
             o->if_missing = 1;
+        else if (argv[i][0] != '-' && o->nargs < 3)
+            o->args[o->nargs++] = argv[i];
         else {
             fprintf(stderr, "glia-admin: unexpected argument \"%s\"\n",
                     argv[i]);
@@ -333,6 +350,81 @@ cmd_sign_json(const struct opts *o)
     return rc;
 }
 
+/* bind / unbind MEDIUM ADDRESS MXID: the internal API from a shell. */
+static int
+cmd_bind(const struct opts *o, bool bind)
+{
+    const char *cmd = bind ? "bind" : "unbind";
+    struct config *cfg;
+    struct signing_key *key = NULL;
+    struct binding_signer signer;
+    const char *bad = NULL;
+    char *canon = NULL;
+    char *why = NULL;
+    struct db *db;
+    json_t *assoc = NULL;
+    enum db_status qs;
+    int rc = 0;
+
+    if (o->nargs != 3) {
+        fprintf(stderr, "glia-admin %s: MEDIUM ADDRESS MXID expected\n", cmd);
+        return 2;
+    }
+    if (binding_canonical_address(o->args[0], o->args[1], &canon, &bad) != 0) {
+        fprintf(stderr, "glia-admin %s: invalid %s\n", cmd, bad);
+        return 2;
+    }
+    if (!fed_user_id_parse(o->args[2], NULL, NULL)) {
+        fprintf(stderr, "glia-admin %s: invalid Matrix user id\n", cmd);
+        free(canon);
+        return 2;
+    }
+    cfg = load_config(o);
+    if (cfg == NULL) {
+        free(canon);
+        return 2;
+    }
+    if (signing_key_load_file(cfg->crypto_signing_key_file, &key, &why) != 0) {
+        fprintf(stderr, "glia-admin: %s\n", why);
+        free(why);
+        free(canon);
+        config_free(cfg);
+        return 1;
+    }
+    if (app_database_ready(cfg) != 0) {
+        signing_key_free(key);
+        free(canon);
+        config_free(cfg);
+        return 1;
+    }
+    signer.server_name = cfg->general_server_name;
+    signer.key = key;
+    db = db_new(cfg->db_dsn);
+    if (bind)
+        qs = binding_bind(db, &signer, o->args[0], canon, o->args[2],
+                          time_now_ms(), &assoc, NULL);
+    else
+        qs = binding_unbind(db, &signer, o->args[0], canon, o->args[2],
+                            time_now_ms());
+    db_free(db);
+    if (qs < 0) {
+        fprintf(stderr, "glia-admin %s: the database refused\n", cmd);
+        rc = 1;
+    } else if (bind) {
+        char *text = json_dumps(assoc, JSON_COMPACT);
+
+        printf("%s\n", text);
+        free(text);
+    } else {
+        printf("%s\n", qs > 0 ? "unbound" : "was not bound");
+    }
+    json_decref(assoc);
+    signing_key_free(key);
+    free(canon);
+    config_free(cfg);
+    return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -356,6 +448,12 @@ main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    if (o.nargs > 0 && strcmp(argv[1], "bind") != 0 &&
+        strcmp(argv[1], "unbind") != 0) {
+        fprintf(stderr, "glia-admin: unexpected argument \"%s\"\n", o.args[0]);
+        usage(stderr);
+        return 2;
+    }
     if (strcmp(argv[1], "keygen") == 0)
         return cmd_keygen(&o);
     if (strcmp(argv[1], "dbinit") == 0)
@@ -366,6 +464,10 @@ main(int argc, char **argv)
         return cmd_rotate_pepper(&o);
     if (strcmp(argv[1], "sign-json") == 0)
         return cmd_sign_json(&o);
+    if (strcmp(argv[1], "bind") == 0)
+        return cmd_bind(&o, true);
+    if (strcmp(argv[1], "unbind") == 0)
+        return cmd_bind(&o, false);
     if (strcmp(argv[1], "config-doc") == 0) {
         config_write_reference(stdout);
         return 0;

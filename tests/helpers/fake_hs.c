@@ -18,6 +18,9 @@
  *   GET /.well-known/matrix/server
  *     --wellknown JSON (with --cache-control V, if given) or
  *     --wellknown-redirect URL (302), else 404
+ *   GET /_matrix/key/v2/server
+ *     the contents of --keys FILE (read on every request, so a test can
+ *     change the keys between calls), else 404
  *   POST|PUT /echo     200, the request body back, same Content-Type
  *
  * --server-name defaults to "127.0.0.1:<port>". Every TCP connection and
@@ -56,6 +59,7 @@ struct opts {
     const char *wellknown;
     const char *wellknown_redirect;
     const char *cache_control;
+    const char *keys;
     bool plain;
 };
 
@@ -81,7 +85,8 @@ usage(void)
     fprintf(stderr,
             "usage: fake_hs [--plain] [--cert C --key K] --port-file F\n"
             "               [--server-name N] [--wellknown JSON]\n"
-            "               [--wellknown-redirect URL] [--cache-control V]\n");
+            "               [--wellknown-redirect URL] [--cache-control V]\n"
+            "               [--keys FILE]\n");
     exit(2);
 }
 
@@ -269,6 +274,22 @@ wellknown(struct MHD_Connection *con)
 }
 
 static enum MHD_Result
+server_keys(struct MHD_Connection *con)
+{
+    FILE *f = opt.keys != NULL ? fopen(opt.keys, "r") : NULL;
+    char buf[16384];
+    size_t n;
+
+    if (f == NULL)
+        return reply_json(con, MHD_HTTP_NOT_FOUND,
+                          "{\"errcode\":\"M_NOT_FOUND\",\"error\":\"none\"}");
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return reply_json(con, MHD_HTTP_OK, buf);
+}
+
+static enum MHD_Result
 on_request(void *cls,
            struct MHD_Connection *con,
            const char *url,
@@ -319,6 +340,9 @@ on_request(void *cls,
         return userinfo(con, token);
     if (strcmp(url, WELLKNOWN) == 0 && strcmp(method, "GET") == 0)
         return wellknown(con);
+    if (strcmp(url, "/_matrix/key/v2/server") == 0 &&
+        strcmp(method, "GET") == 0)
+        return server_keys(con);
     if (strcmp(url, "/echo") == 0 &&
         (strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0)) {
         const char *type = MHD_lookup_connection_value(
@@ -404,6 +428,8 @@ parse_args(int argc, char **argv)
             dst = &opt.wellknown_redirect;
         else if (strcmp(a, "--cache-control") == 0)
             dst = &opt.cache_control;
+        else if (strcmp(a, "--keys") == 0)
+            dst = &opt.keys;
         if (dst == NULL || i + 1 >= argc)
             usage();
         *dst = argv[++i];

@@ -317,6 +317,99 @@ main(void)
     is_str(json_string_value(json_object_get(r.json, "mxid")), "@bob:hs.test",
            "and so does v1 lookup");
     http_resp_free(&r);
+
+    /* Unbind by session proof: the owner of the address removes it. */
+    free(body);
+    body = xasprintf("{\"sid\":\"%s\",\"client_secret\":\"b0b\","
+                     "\"mxid\":\"@bob:hs.test\",\"threepid\":{\"medium\":"
+                     "\"email\",\"address\":\"other@example.org\"}}",
+                     sid);
+    is_int(call("POST", "/_matrix/identity/v2/3pid/unbind", NULL, body, &r),
+           403, "unbind: the session is for another address: 403");
+    is_str(http_resp_errcode(&r), "M_FORBIDDEN", "M_FORBIDDEN");
+    http_resp_free(&r);
+    free(body);
+    body = xasprintf("{\"sid\":\"%s\",\"client_secret\":\"nope\","
+                     "\"mxid\":\"@bob:hs.test\",\"threepid\":{\"medium\":"
+                     "\"email\",\"address\":\"shared@example.org\"}}",
+                     sid);
+    is_int(call("POST", "/_matrix/identity/v2/3pid/unbind", NULL, body, &r),
+           404, "unbind: wrong client_secret: 404");
+    is_str(http_resp_errcode(&r), "M_NO_VALID_SESSION", "M_NO_VALID_SESSION");
+    http_resp_free(&r);
+    mxid = lookup_one("shared@example.org", "atok");
+    is_str(mxid, "@bob:hs.test", "refused unbinds changed nothing");
+    free(mxid);
+    free(body);
+    body = xasprintf("{\"sid\":\"%s\",\"client_secret\":\"b0b\","
+                     "\"mxid\":\"@bob:hs.test\",\"threepid\":{\"medium\":"
+                     "\"email\",\"address\":\"SHARED@example.ORG\"}}",
+                     sid);
+    is_int(call("POST", "/_matrix/identity/v2/3pid/unbind", NULL, body, &r),
+           200, "unbind by session (no token needed)");
+    ok(r.json != NULL && json_object_size(r.json) == 0, "answers {}");
+    http_resp_free(&r);
+    mxid = lookup_one("shared@example.org", "atok");
+    ok(mxid == NULL, "the unbound address is no longer found");
+    free(mxid);
+    call("GET",
+         "/_matrix/identity/api/v1/lookup?medium=email&address=shared%40"
+         "example.org",
+         NULL, NULL, &r);
+    ok(r.status == 200 && json_object_size(r.json) == 0, "nor by v1 lookup");
+    http_resp_free(&r);
+    {
+        /* The signed tombstone that replication will carry. */
+        char *q = xasprintf("psql -Atqc 'SELECT signed_json FROM glia.unbinds' "
+                            "'%s'",
+                            getenv("GLIA_TEST_DSN"));
+        FILE *p = popen(q, "r");
+        char line[2048] = "";
+        json_t *t;
+
+        if (p != NULL) {
+            if (fgets(line, sizeof(line), p) == NULL)
+                line[0] = '\0';
+            pclose(p);
+        }
+        t = json_loads(line, 0, NULL);
+        ok(t != NULL && json_is_null(json_object_get(t, "mxid")) &&
+               json_is_null(json_object_get(t, "not_before")) &&
+               json_is_null(json_object_get(t, "not_after")) &&
+               json_is_integer(json_object_get(t, "ts")) &&
+               strcmp(json_string_value(json_object_get(t, "address")),
+                      "shared@example.org") == 0,
+           "one tombstone: mxid, not_before, not_after null");
+        is_int(signjson_verify(t, "glia.test", "ed25519:0", pk), SIGNJSON_OK,
+               "signed by glia");
+        json_decref(t);
+        free(q);
+    }
+    is_int(call("POST", "/_matrix/identity/v2/3pid/unbind", NULL, body, &r),
+           200, "unbinding again is fine (nothing to do)");
+    http_resp_free(&r);
+    is_int(call("POST", "/_matrix/identity/api/v1/3pid/unbind", NULL, body, &r),
+           200, "and so is the v1 route");
+    http_resp_free(&r);
+    is_int(call("POST", "/_matrix/identity/v2/3pid/unbind", NULL,
+                "{\"mxid\":\"@bob:hs.test\",\"threepid\":{\"medium\":"
+                "\"email\",\"address\":\"shared@example.org\"}}",
+                &r),
+           403, "unbind with no proof at all: 403");
+    is_str(http_resp_errcode(&r), "M_FORBIDDEN", "M_FORBIDDEN");
+    http_resp_free(&r);
+    is_int(call("POST", "/_matrix/identity/v2/3pid/unbind", NULL,
+                "{\"mxid\":\"@bob:hs.test\"}", &r),
+           400, "unbind without threepid: 400");
+    is_str(http_resp_errcode(&r), "M_MISSING_PARAMS", "M_MISSING_PARAMS");
+    http_resp_free(&r);
+    is_int(call("POST", "/_matrix/identity/v2/3pid/unbind", NULL,
+                "{\"mxid\":\"@bob:hs.test\",\"threepid\":{\"medium\":"
+                "\"fax\",\"address\":\"1\"}}",
+                &r),
+           400, "unbind of an unknown medium: 400");
+    is_str(http_resp_errcode(&r), "M_INVALID_PARAM", "M_INVALID_PARAM");
+    http_resp_free(&r);
     free(body);
     free(sid);
 

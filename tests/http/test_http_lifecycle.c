@@ -40,25 +40,6 @@ connect_port(unsigned int port)
     return fd;
 }
 
-/* A port nobody listens on right now. */
-static unsigned int
-free_port(void)
-{
-    struct sockaddr_in sin;
-    socklen_t len = sizeof(sin);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    unsigned int port;
-
-    memset(&sin, 0, sizeof(sin));
-    sin.sin_family = AF_INET;
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd, (struct sockaddr *)&sin, sizeof(sin));
-    getsockname(fd, (struct sockaddr *)&sin, &len);
-    port = ntohs(sin.sin_port);
-    close(fd);
-    return port;
-}
-
 static long
 status_of(const char *base, const char *path, const char **errcode)
 {
@@ -262,7 +243,7 @@ int
 main(void)
 {
     char extra[128];
-    unsigned int mport = free_port();
+    unsigned int mport = httptest_free_port();
 
     plan_no_plan();
     pgtest_reset();

@@ -207,6 +207,27 @@ httptest_templates_dir(void)
     return path;
 }
 
+unsigned int
+httptest_free_port(void)
+{
+    struct sockaddr_in sin;
+    socklen_t len = sizeof(sin);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    unsigned int port = 0;
+
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
+        getsockname(fd, (struct sockaddr *)&sin, &len) == 0)
+        port = ntohs(sin.sin_port);
+    if (fd >= 0)
+        close(fd);
+    if (port == 0)
+        bail("cannot find a free port", NULL);
+    return port;
+}
+
 void
 httptest_start(struct glia_proc *g, const char *extra_conf)
 {

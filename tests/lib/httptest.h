@@ -45,6 +45,9 @@ unsigned int httptest_spawn(const char *const argv[],
                             const char *portfile,
                             const char *logfile,
                             pid_t *pid);
+/** @return a loopback TCP port nobody listens on right now (for listeners
+ * a test configures, such as [metrics] or [internal]). */
+unsigned int httptest_free_port(void);
 /** @return the absolute path of the source tree's templates (static). */
 const char *httptest_templates_dir(void);
 /** Start again with the same dir (same key and config); new port. */

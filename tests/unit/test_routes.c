@@ -8,7 +8,7 @@
 static const char *
 matched_path(unsigned int method, const char *path, struct route_match *m)
 {
-    routes_match(method, path, m);
+    routes_match(false, method, path, m);
     return m->route != NULL ? m->route->path : NULL;
 }
 
@@ -60,6 +60,28 @@ main(void)
     is_str(allow, "GET, HEAD, POST, OPTIONS", "Allow header for GET+POST");
     is_int(http_method_parse("HEAD"), HTTP_GET, "HEAD is served as GET");
     is_int(http_method_parse("PATCH"), 0, "PATCH unsupported");
+    /* The provisioning routes exist only on the internal listener, and
+     * nothing else is served there. */
+    ok(matched_path(HTTP_POST, "/_matrix/identity/internal/bind", &m) == NULL &&
+           m.allowed == 0,
+       "internal/bind is unknown on the public listener");
+    routes_match(true, HTTP_POST, "/_matrix/identity/internal/bind", &m);
+    ok(m.route != NULL &&
+           strcmp(m.route->path, "/_matrix/identity/internal/bind") == 0,
+       "internal/bind on the internal listener");
+    routes_match(true, HTTP_POST, "/_matrix/identity/internal/unbind", &m);
+    ok(m.route != NULL, "internal/unbind on the internal listener");
+    routes_match(true, HTTP_POST, "/_matrix/identity/v2/3pid/bind", &m);
+    ok(m.route == NULL && m.allowed == 0,
+       "public routes are unknown on the internal listener");
+    routes_match(true, HTTP_GET, "/_matrix/identity/internal/bind", &m);
+    ok(m.route == NULL && m.allowed == HTTP_POST, "internal: GET is a 405");
+    is_str(matched_path(HTTP_POST, "/_matrix/identity/v2/3pid/unbind", &m),
+           "/_matrix/identity/v2/3pid/unbind", "v2 unbind");
+    ok(m.route != NULL && m.route->flags == 0,
+       "unbind needs no token (homeservers sign with X-Matrix)");
+    is_str(matched_path(HTTP_POST, "/_matrix/identity/api/v1/3pid/unbind", &m),
+           "/_matrix/identity/api/v1/3pid/unbind", "v1 unbind");
     /* Every row: a leading slash, a handler, and no duplicate. */
     for (size_t i = 0; i < n; i++) {
         ok(table[i].path[0] == '/' && table[i].handler != NULL,
