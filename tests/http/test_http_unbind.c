@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #define V2_UNBIND "/_matrix/identity/v2/3pid/unbind"
 #define V1_UNBIND "/_matrix/identity/api/v1/3pid/unbind"
@@ -230,6 +231,71 @@ signed_unbind(const struct signed_req *s, const char **errcode)
     http_resp_free(&r);
     json_decref(obj);
     free(auth);
+    free(body);
+    return st;
+}
+
+/* Synapse signs with python's signedjson: so does this, with k's seed in a
+ * key file. @return the status of the unbind it sends. */
+static long
+python_signed_unbind(const struct signing_key *k,
+                     const char *origin,
+                     const char *mxid,
+                     const char *address)
+{
+    char *keyfile = xasprintf("%s/py.key", dir);
+    char *body = xasprintf("{\"mxid\":\"%s\",\"threepid\":{\"medium\":"
+                           "\"email\",\"address\":\"%s\"}}",
+                           mxid, address);
+    char *cmd;
+    FILE *p;
+    char auth[512] = "Authorization: ";
+    size_t used = strlen(auth);
+    const char *headers[3];
+    struct http_resp r;
+    long st = 0;
+
+    unlink(keyfile);
+    if (signing_key_write_file(keyfile, k) != 0) {
+        diag("cannot write %s", keyfile);
+        free(keyfile);
+        free(body);
+        return 0;
+    }
+    cmd = xasprintf(
+        "/usr/bin/python3 -c 'import json,sys,signedjson.key as K,"
+        "signedjson.sign as S\n"
+        "key=K.read_signing_keys(open(sys.argv[1]))[0]\n"
+        "o={\"method\":\"POST\",\"uri\":\"%s\",\"origin\":sys.argv[2],"
+        "\"destination_is\":\"glia.test\",\"content\":json.loads(sys.argv[3])}"
+        "\n"
+        "s=S.sign_json(o,sys.argv[2],key)\n"
+        "print(\"X-Matrix origin=%%s,key=\\\"%%s\\\",sig=\\\"%%s\\\"\" %% "
+        "(sys.argv[2],"
+        "key.alg+\":\"+key.version,"
+        "s[\"signatures\"][sys.argv[2]][key.alg+\":\"+key.version]))' "
+        "%s %s '%s'",
+        V2_UNBIND, keyfile, origin, body);
+    p = popen(cmd, "r");
+    if (p != NULL) {
+        if (fgets(auth + used, (int)(sizeof(auth) - used), p) == NULL)
+            auth[used] = '\0';
+        pclose(p);
+    }
+    auth[strcspn(auth, "\n")] = '\0';
+    if (strlen(auth) > used) {
+        headers[0] = "Content-Type: application/json";
+        headers[1] = auth;
+        headers[2] = NULL;
+        if (http_request(g.base, "POST", V2_UNBIND, body, strlen(body), headers,
+                         &r) == 0)
+            st = r.status;
+        http_resp_free(&r);
+    } else {
+        diag("python3-signedjson did not sign");
+    }
+    free(cmd);
+    free(keyfile);
     free(body);
     return st;
 }
@@ -496,6 +562,14 @@ main(void)
         is_int(signed_unbind(&bad, &code), 200,
                "a destination parameter naming us is fine");
         is_int(key_fetches(&hs1), 1, "the keys were fetched once, then cached");
+
+        /* Signed by signedjson, the library Synapse signs with. */
+        is_int(internal_bind("alice@example.org", mx1), 200, "bind again");
+        is_int(python_signed_unbind(k1, hs1.name, mx1, "alice@example.org"),
+               200,
+               "a request signed by python3-signedjson, as Synapse "
+               "signs it: 200");
+        is_str(bound_to("alice%40example.org"), "", "unbound");
 
         /* The signature covers the target exactly as sent, query too. */
         is_int(internal_bind("alice@example.org", mx1), 200, "bind again");
