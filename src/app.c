@@ -150,6 +150,9 @@ app_open(struct app *app, const struct config *cfg, const char *config_path)
     app->limit_address = ratelimit_new(
         cfg->ratelimit_address_burst,
         (int64_t)cfg->ratelimit_address_interval * 1000, APP_RATELIMIT_KEYS);
+    app->limit_invite = ratelimit_new(
+        cfg->ratelimit_invite_burst,
+        (int64_t)cfg->ratelimit_invite_interval * 1000, APP_RATELIMIT_KEYS);
     return 0;
 }
 
@@ -161,6 +164,7 @@ app_close(struct app *app)
     mailer_free(app->mailer);
     ratelimit_free(app->limit_ip);
     ratelimit_free(app->limit_address);
+    ratelimit_free(app->limit_invite);
     fed_client_free(app->fed);
     metrics_free(app->metrics);
     signing_key_free(app->key);

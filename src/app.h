@@ -31,6 +31,7 @@ struct app {
     struct netlist *trusted_proxies;
     struct ratelimit *limit_ip;      /* token requests per client address */
     struct ratelimit *limit_address; /* token requests per email/phone */
+    struct ratelimit *limit_invite;  /* store-invite per sender */
 };
 
 /**

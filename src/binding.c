@@ -8,6 +8,8 @@
 #include "binding.h"
 
 #include "crypto/crypto.h"
+#include "fed/fed.h"
+#include "util/log.h"
 #include "util/email.h"
 #include "util/mem.h"
 
@@ -74,13 +76,23 @@ binding_bind(struct db *db,
         .signed_json = signed_json,
     };
     int64_t id = 0;
+    int invites = 0;
+    struct fed_server_name hs;
+    char hs_name[FED_NAME_MAX + 8];
     enum db_status qs;
 
-    if (signed_json == NULL) {
+    if (signed_json == NULL || !fed_user_id_parse(mxid, NULL, &hs) ||
+        !fed_server_name_format(&hs, hs_name, sizeof(hs_name))) {
+        free(signed_json);
         json_decref(assoc);
         return DB_HARD_ERROR;
     }
-    qs = db_assoc_bind(db, &a, &id);
+    /* Invites waiting for this address go to the user's homeserver. */
+    a.homeserver = hs_name;
+    qs = db_assoc_bind(db, &a, &id, &invites);
+    if (qs >= 0 && invites > 0)
+        LOG_INFO("bind to %s: %d pending invite(s) queued for %s", mxid,
+                 invites, hs_name);
     free(signed_json);
     if (qs < 0 || assoc_out == NULL)
         json_decref(assoc);

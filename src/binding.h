@@ -39,7 +39,9 @@ int binding_canonical_address(const char *medium,
 
 /**
  * Sign and store a binding of (medium, address) to mxid, replacing this
- * server's earlier binding of the address (to whomever).
+ * server's earlier binding of the address (to whomever). Pending invites
+ * for the address are queued, in the same transaction, for delivery to
+ * mxid's homeserver (src/invites/onbind.c).
  * @param address already canonical
  * @param[out] assoc the signed association, as clients get it (caller
  *        json_decref()s), on success; may be NULL

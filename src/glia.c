@@ -10,6 +10,7 @@
 #include "crypto/crypto.h"
 #include "housekeeping.h"
 #include "httpd/httpd.h"
+#include "invites/invites.h"
 #include "util/config.h"
 #include "util/log.h"
 
@@ -39,6 +40,7 @@ main(int argc, char **argv)
     const char *config_path = NULL;
     struct config *cfg;
     struct housekeeping *hk;
+    struct onbind_sender *onbind;
     struct app app;
     struct httpd *httpd;
     enum log_level lvl;
@@ -116,6 +118,7 @@ main(int argc, char **argv)
         return 1;
     }
     hk = housekeeping_start(&app);
+    onbind = onbind_start(&app);
     LOG_INFO("glia %s serving %s with key %s, listening on http://%s%s%s:%u",
              PACKAGE_VERSION, cfg->general_server_name, app.key->key_id,
              strchr(cfg->http_bind_address, ':') != NULL ? "[" : "",
@@ -137,6 +140,9 @@ main(int argc, char **argv)
     LOG_INFO("received %s: finishing in-flight requests",
              sig == SIGTERM ? "SIGTERM" : "SIGINT");
     housekeeping_stop(hk);
+    /* An attempt in flight finishes (bounded by the federation timeouts);
+     * whatever is left stays in the outbox for the next start. */
+    onbind_stop(onbind);
     httpd_stop(httpd, (int)cfg->http_shutdown_timeout);
     app_close(&app);
     LOG_INFO("stopped");

@@ -40,6 +40,19 @@ purge_sessions(const struct app *app, struct db *db)
         LOG_WARN("could not purge expired validation sessions");
 }
 
+/* Unclaimed invites are deleted when they expire: their ephemeral keys
+ * stop being valid, and the address is forgotten. */
+static void
+purge_invites(struct db *db)
+{
+    enum db_status qs = db_invites_purge(db, time_now_ms());
+
+    if (qs > 0)
+        LOG_INFO("purged %d expired invites", (int)qs);
+    else if (qs < 0)
+        LOG_WARN("could not purge expired invites");
+}
+
 static void *
 run(void *cls)
 {
@@ -54,8 +67,10 @@ run(void *cls)
         pthread_mutex_unlock(&hk->lock);
         ratelimit_sweep(hk->app->limit_ip, time_mono_us() / 1000);
         ratelimit_sweep(hk->app->limit_address, time_mono_us() / 1000);
+        ratelimit_sweep(hk->app->limit_invite, time_mono_us() / 1000);
         if (time_mono_us() >= next_purge) {
             purge_sessions(hk->app, db);
+            purge_invites(db);
             next_purge = time_mono_us() + (int64_t)HK_PURGE_EVERY * 1000000;
         }
         clock_gettime(CLOCK_REALTIME, &until);

@@ -252,6 +252,9 @@ struct db_assoc {
     const char *origin_server;
     int64_t origin_id;
     const char *signed_json;
+    /* db_assoc_bind() only: the bound user's homeserver, to which pending
+     * invites of the address are owed (NULL: do not look for invites). */
+    const char *homeserver;
 };
 
 /** Store an association (hashed with the current pepper). */
@@ -260,11 +263,28 @@ enum db_status db_assoc_insert(struct db *db, const struct db_assoc *a);
 /**
  * Bind locally: replace this server's association of (medium, address), if
  * any, by a new one whose origin id is its own row id, in one transaction.
- * a->origin_id is ignored; a->signed_json must already be signed.
+ * a->origin_id is ignored; a->signed_json must already be signed. In the
+ * same transaction, the address's pending invites (unexpired at a->ts) are
+ * handed to a new onbind outbox entry for a->homeserver, so a crash can
+ * neither lose them nor deliver them for a binding that did not happen.
  * @param[out] origin_id the id it got
+ * @param[out] invites how many invites were handed over (may be NULL)
  */
-enum db_status
-db_assoc_bind(struct db *db, const struct db_assoc *a, int64_t *origin_id);
+enum db_status db_assoc_bind(struct db *db,
+                             const struct db_assoc *a,
+                             int64_t *origin_id,
+                             int *invites);
+/**
+ * The Matrix ID (medium, address) is bound to at now_ms, if any (the
+ * newest association, whatever its origin).
+ * @param[out] mxid caller frees; NULL when not bound
+ * @return DB_ONE_RESULT, DB_NO_RESULTS, or an error
+ */
+enum db_status db_assoc_find(struct db *db,
+                             const char *medium,
+                             const char *address,
+                             int64_t now_ms,
+                             char **mxid);
 
 /** An unbind: which binding goes, and the signed tombstone recording it. */
 struct db_unbind {
@@ -323,5 +343,94 @@ enum db_status db_lookup_hashes(struct db *db,
                                 db_lookup_cb cb,
                                 void *cls,
                                 char **current);
+
+/* ---- third-party invites and onbind delivery (pg_invites.c) ------------ */
+
+/** A third-party invite, as store-invite keeps it. */
+struct db_invite {
+    const char *medium;
+    const char *address; /* canonical */
+    const char *room_id;
+    const char *sender;
+    const char *token;
+    const char *ephemeral_public_key; /* unpadded URL-safe base64 */
+    int64_t created_ts;
+    int64_t expires_ts;
+};
+
+/** Store an invite. @return DB_ONE_RESULT, or an error */
+enum db_status db_invite_store(struct db *db, const struct db_invite *inv);
+/** Delete an invite (its email could not be sent). */
+enum db_status db_invite_delete(struct db *db, const char *token);
+/**
+ * The sender and ephemeral public key of the unexpired invite with token.
+ * @param[out] sender, ephemeral_public_key caller frees (NULL if none)
+ * @return DB_ONE_RESULT, DB_NO_RESULTS, or an error
+ */
+enum db_status db_invite_by_token(struct db *db,
+                                  const char *token,
+                                  int64_t now_ms,
+                                  char **sender,
+                                  char **ephemeral_public_key);
+/**
+ * Is public_key (unpadded URL-safe base64) the ephemeral key of an
+ * unexpired invite? @return DB_ONE_RESULT (yes), DB_NO_RESULTS, or an error
+ */
+enum db_status
+db_ephemeral_key_valid(struct db *db, const char *public_key, int64_t now_ms);
+/**
+ * Delete invites that expired unclaimed (not handed to an onbind entry).
+ * @return the number deleted, or an error
+ */
+enum db_status db_invites_purge(struct db *db, int64_t now_ms);
+
+/** An onbind outbox entry claimed for delivery. */
+struct db_onbind {
+    int64_t id;
+    char *mxid;
+    char *homeserver;
+    char *assoc_json;
+    int64_t created_ts;
+    int attempts; /* including this one */
+};
+
+/** Free the strings of o (not o). */
+void db_onbind_clear(struct db_onbind *o);
+
+/**
+ * Claim up to max entries due at now_ms for delivery: each gets
+ * attempts + 1 and a lease (next attempt at now_ms + lease_ms), so a
+ * sender that dies mid-way leaves it to be retried, and concurrent senders
+ * (other glia processes) skip what is claimed.
+ * @param[out] out array of max entries; fill count
+ * @return the number claimed, or an error
+ */
+enum db_status db_onbind_claim(struct db *db,
+                               int64_t now_ms,
+                               int64_t lease_ms,
+                               struct db_onbind *out,
+                               int max);
+
+/** Called once per invite of an outbox entry. */
+typedef void (*db_onbind_invite_cb)(void *cls,
+                                    const char *medium,
+                                    const char *address,
+                                    const char *room_id,
+                                    const char *sender,
+                                    const char *token);
+/** The invites an outbox entry carries. @return their number, or error */
+enum db_status db_onbind_invites(struct db *db,
+                                 int64_t onbind_id,
+                                 db_onbind_invite_cb cb,
+                                 void *cls);
+/** The homeserver accepted it: mark its invites delivered, drop the entry. */
+enum db_status db_onbind_done(struct db *db, int64_t onbind_id, int64_t now_ms);
+/** Try again at next_ms; why is kept for operators (no secrets). */
+enum db_status db_onbind_retry(struct db *db,
+                               int64_t onbind_id,
+                               int64_t next_ms,
+                               const char *why);
+/** Give up: drop the entry; its invites become pending again. */
+enum db_status db_onbind_drop(struct db *db, int64_t onbind_id);
 
 #endif

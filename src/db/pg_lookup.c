@@ -112,6 +112,7 @@ db_assoc_insert(struct db *db, const struct db_assoc *a)
 struct bind_ctx {
     const struct db_assoc *a;
     int64_t *origin_id;
+    int invites;
 };
 
 static enum db_status
@@ -159,15 +160,76 @@ bind_tx(struct db *db, void *cls)
     }
     *ctx->origin_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);
+    ctx->invites = 0;
+    if (a->homeserver != NULL) {
+        /* Pending invites of the address go to one new outbox entry, in
+         * this transaction: no entry without invites, no invites lost. */
+        static struct db_stmt onbind = DB_STMT(
+            "db_assoc_bind_onbind",
+            "WITH pending AS (SELECT id FROM glia.invites WHERE medium = $1 "
+            "AND address = $2 AND onbind_id IS NULL AND delivered_ts IS NULL "
+            "AND expires_ts > $4 FOR UPDATE), "
+            "o AS (INSERT INTO glia.onbind_outbox (mxid, homeserver, "
+            "assoc_json, created_ts, next_attempt_ts) SELECT $3, $5, $6, $4, "
+            "$4 WHERE EXISTS (SELECT 1 FROM pending) RETURNING id) "
+            "UPDATE glia.invites i SET onbind_id = o.id FROM o "
+            "WHERE i.id IN (SELECT id FROM pending)",
+            6);
+        const char *op[] = {a->medium, a->address,    a->mxid,
+                            ts,        a->homeserver, a->signed_json};
+
+        qs = db_exec_cmd(db, &onbind, op);
+        if (qs < 0)
+            return qs;
+        ctx->invites = (int)qs;
+    }
     return DB_ONE_RESULT;
 }
 
 enum db_status
-db_assoc_bind(struct db *db, const struct db_assoc *a, int64_t *origin_id)
+db_assoc_bind(struct db *db,
+              const struct db_assoc *a,
+              int64_t *origin_id,
+              int *invites)
 {
-    struct bind_ctx ctx = {a, origin_id};
+    struct bind_ctx ctx = {a, origin_id, 0};
+    enum db_status qs = db_run_tx(db, "assoc_bind", bind_tx, &ctx);
 
-    return db_run_tx(db, "assoc_bind", bind_tx, &ctx);
+    if (invites != NULL)
+        *invites = qs < 0 ? 0 : ctx.invites;
+    return qs;
+}
+
+enum db_status
+db_assoc_find(struct db *db,
+              const char *medium,
+              const char *address,
+              int64_t now_ms,
+              char **mxid)
+{
+    static struct db_stmt st =
+        DB_STMT("db_assoc_find",
+                "SELECT mxid FROM glia.associations WHERE medium = $1 "
+                "AND address = $2 AND not_before <= $3 AND not_after > $3 "
+                "ORDER BY ts DESC, id DESC LIMIT 1",
+                3);
+    char now[32];
+    const char *params[] = {medium, address, now};
+    enum db_status qs;
+    PGresult *res;
+
+    *mxid = NULL;
+    snprintf(now, sizeof(now), "%" PRId64, now_ms);
+    res = db_exec(db, &st, params, &qs);
+    if (res == NULL)
+        return qs;
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        return DB_NO_RESULTS;
+    }
+    *mxid = xstrdup(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return DB_ONE_RESULT;
 }
 
 static enum db_status

@@ -18,7 +18,6 @@
 #include "util/log.h"
 #include "util/mem.h"
 
-#include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,17 +44,6 @@ email_job_free(void *cls)
     free(j);
 }
 
-/* Percent-encode a query value. Caller frees with free(). */
-static char *
-urlenc(const char *s)
-{
-    char *e = curl_easy_escape(NULL, s, 0);
-    char *copy = xstrdup(e != NULL ? e : "");
-
-    curl_free(e);
-    return copy;
-}
-
 /* The link in the mail: GET submitToken on our public URL, with the brand
  * so that the page looks like the mail. */
 static char *
@@ -64,11 +52,11 @@ make_link(struct request *rq,
           const char *client_secret)
 {
     const char *brand = http_query(rq, "brand");
-    char *sid = urlenc(s->sid);
-    char *token = urlenc(s->token);
-    char *secret = urlenc(client_secret);
+    char *sid = http_urlencode(s->sid);
+    char *token = http_urlencode(s->token);
+    char *secret = http_urlencode(client_secret);
     char *b = brand != NULL && templates_has_brand(rq->app->templates, brand)
-                  ? urlenc(brand)
+                  ? http_urlencode(brand)
                   : NULL;
     char *link = xasprintf("%s/_matrix/identity/v2/validate/email/submitToken"
                            "?token=%s&client_secret=%s&sid=%s%s%s",
@@ -82,19 +70,6 @@ make_link(struct request *rq,
     return link;
 }
 
-/* The domain of our Message-IDs: [email] hostname, else that of from.
- * Caller frees. */
-static char *
-message_id_domain(const struct config *cfg)
-{
-    char *d;
-
-    if (cfg->email_hostname != NULL)
-        return xstrdup(cfg->email_hostname);
-    d = mail_domain_of(cfg->email_from);
-    return d != NULL ? d : xstrdup("localhost");
-}
-
 /* validation_medium.prepare: render the verification mail. */
 static void *
 email_prepare(struct request *rq,
@@ -104,23 +79,11 @@ email_prepare(struct request *rq,
     const struct config *cfg = rq->app->cfg;
     struct tmpl_vars *v = tmpl_vars_new();
     struct email_job *j;
-    char msgid[MAIL_MSGID_SIZE];
-    char date[MAIL_DATE_SIZE];
-    char boundary[MAIL_BOUNDARY_LEN + 1];
-    char *domain = message_id_domain(cfg);
     char *link = make_link(rq, s, client_secret);
     char *why = NULL;
     char *msg;
 
-    mail_make_message_id(msgid, sizeof(msgid), domain);
-    free(domain);
-    mail_make_date(date, sizeof(date));
-    mail_make_boundary(boundary);
-    tmpl_vars_set(v, "to", s->address);
-    tmpl_vars_set(v, "from", cfg->email_from);
-    tmpl_vars_set(v, "messageid", msgid);
-    tmpl_vars_set(v, "date", date);
-    tmpl_vars_set(v, "multipart_boundary", boundary);
+    mail_vars_envelope(v, cfg, s->address);
     tmpl_vars_set(v, "ipaddress", http_client_ip(rq));
     tmpl_vars_set(v, "link", link);
     tmpl_vars_set(v, "token", s->token);

@@ -12,6 +12,8 @@ enum MHD_Result handler_status_get(struct request *rq, const json_t *body);
 /* handler_pubkey.c */
 enum MHD_Result handler_pubkey_get(struct request *rq, const json_t *body);
 enum MHD_Result handler_pubkey_isvalid(struct request *rq, const json_t *body);
+enum MHD_Result handler_pubkey_ephemeral_isvalid(struct request *rq,
+                                                 const json_t *body);
 
 /* handler_account.c */
 struct register_args {
@@ -78,6 +80,27 @@ enum mxerr unbind_args_parse(const json_t *body,
                              struct unbind_args *args,
                              const char **bad_field);
 enum MHD_Result handler_3pid_unbind(struct request *rq, const json_t *body);
+
+/* handler_invite.c */
+struct invite_args {
+    const char *medium; /* borrowed from the body */
+    const char *address;
+    const char *room_id;
+    const char *sender;
+};
+/** Check a store-invite body (pure; unit-tested). */
+enum mxerr invite_args_parse(const json_t *body,
+                             struct invite_args *args,
+                             const char **bad_field);
+enum MHD_Result handler_store_invite(struct request *rq, const json_t *body);
+
+/* handler_sign.c */
+struct sign_args {
+    const char *mxid; /* borrowed from the body or the query */
+    const char *token;
+    const char *private_key;
+};
+enum MHD_Result handler_sign_ed25519(struct request *rq, const json_t *body);
 
 /* handler_internal.c: the provisioning listener ([internal]) */
 struct internal_args {

@@ -5,7 +5,9 @@
  * pure so tests/unit can drive them without a server.
  */
 #include "httpd/httpd.h"
+#include "util/mem.h"
 
+#include <curl/curl.h>
 #include <string.h>
 
 enum mxerr
@@ -75,6 +77,16 @@ loggable_param(const char *name, size_t len)
         if (strlen(safe[i]) == len && memcmp(safe[i], name, len) == 0)
             return true;
     return false;
+}
+
+char *
+http_urlencode(const char *s)
+{
+    char *e = curl_easy_escape(NULL, s, 0);
+    char *copy = xstrdup(e != NULL ? e : "");
+
+    curl_free(e);
+    return copy;
 }
 
 void

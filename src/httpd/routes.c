@@ -43,6 +43,12 @@ static const struct route routes[] = {
     {HTTP_GET, V2 "/hash_details", handler_hash_details,
      ROUTE_AUTH | ROUTE_TERMS},
     {HTTP_POST, V2 "/lookup", handler_lookup, ROUTE_AUTH | ROUTE_TERMS},
+    {HTTP_POST, V2 "/store-invite", handler_store_invite,
+     ROUTE_AUTH | ROUTE_TERMS},
+    {HTTP_POST, V2 "/sign-ed25519", handler_sign_ed25519,
+     ROUTE_AUTH | ROUTE_TERMS},
+    {HTTP_GET, V2 "/pubkey/ephemeral/isvalid", handler_pubkey_ephemeral_isvalid,
+     0},
 
     /* Legacy v1: removed from the spec, still called by homeservers. */
     {HTTP_GET, V1, handler_status_get, 0},
@@ -57,6 +63,10 @@ static const struct route routes[] = {
     {HTTP_GET, V1 "/lookup", handler_lookup_v1, 0},
     {HTTP_POST, V1 "/bulk_lookup", handler_bulk_lookup_v1, 0},
     {HTTP_POST, V1 "/3pid/unbind", handler_3pid_unbind, 0},
+    {HTTP_GET, V1 "/pubkey/ephemeral/isvalid", handler_pubkey_ephemeral_isvalid,
+     0},
+    /* The invitation email's signurl: Element POSTs no body and no token. */
+    {HTTP_POST, V1 "/sign-ed25519", handler_sign_ed25519, ROUTE_BODY_OPTIONAL},
 
     /* The provisioning listener ([internal]): no auth beyond reaching it. */
     {HTTP_POST, INTERNAL "/bind", handler_internal_bind, ROUTE_INTERNAL},

@@ -89,6 +89,17 @@ char *mail_address_of(const char *s);
  */
 char *mail_domain_of(const char *s);
 
+struct tmpl_vars;
+
+/**
+ * Set the variables every email gets: to, from ([email] from), date,
+ * messageid (its domain is [email] hostname, else that of from) and
+ * multipart_boundary.
+ */
+void mail_vars_envelope(struct tmpl_vars *v,
+                        const struct config *cfg,
+                        const char *to);
+
 /* ---- normalisation (mime.c) -------------------------------------------- */
 
 /**

@@ -17,6 +17,8 @@
  */
 #include "mail/mail.h"
 #include "mail/mail_internal.h"
+#include "mail/template.h"
+#include "util/config.h"
 #include "util/mem.h"
 
 #include <stdint.h>
@@ -939,4 +941,27 @@ mail_domain_of(const char *s)
     dom = xstrdup(strrchr(addr, '@') + 1);
     free(addr);
     return dom;
+}
+
+void
+mail_vars_envelope(struct tmpl_vars *v,
+                   const struct config *cfg,
+                   const char *to)
+{
+    char msgid[MAIL_MSGID_SIZE];
+    char date[MAIL_DATE_SIZE];
+    char boundary[MAIL_BOUNDARY_LEN + 1];
+    char *domain = cfg->email_hostname != NULL
+                       ? xstrdup(cfg->email_hostname)
+                       : mail_domain_of(cfg->email_from);
+
+    mail_make_message_id(msgid, sizeof(msgid), domain);
+    free(domain);
+    mail_make_date(date, sizeof(date));
+    mail_make_boundary(boundary);
+    tmpl_vars_set(v, "to", to);
+    tmpl_vars_set(v, "from", cfg->email_from);
+    tmpl_vars_set(v, "messageid", msgid);
+    tmpl_vars_set(v, "date", date);
+    tmpl_vars_set(v, "multipart_boundary", boundary);
 }

@@ -34,7 +34,7 @@ static struct db_assoc
 assoc(const char *address, const char *mxid, int64_t ts, int64_t oid)
 {
     struct db_assoc a = {"email",      address,   mxid, ts,  ts,
-                         ts + 1000000, "id.test", oid,  "{}"};
+                         ts + 1000000, "id.test", oid,  "{}", NULL};
 
     return a;
 }

@@ -21,7 +21,13 @@
  *   GET /_matrix/key/v2/server
  *     the contents of --keys FILE (read on every request, so a test can
  *     change the keys between calls), else 404
+ *   POST /_matrix/federation/v1/3pid/onbind
+ *     appends the body, one line, to --onbind-log FILE and answers 200 {}
+ *     (404 without --onbind-log)
  *   POST|PUT /echo     200, the request body back, same Content-Type
+ *
+ * --port N listens on that port (a test restarting a "homeserver" that was
+ * down keeps its server name); 0 or absent: a free port.
  *
  * --server-name defaults to "127.0.0.1:<port>". Every TCP connection and
  * every request (method, path, Host, token) is logged on stderr, so tests
@@ -60,6 +66,8 @@ struct opts {
     const char *wellknown_redirect;
     const char *cache_control;
     const char *keys;
+    const char *onbind_log;
+    const char *port;
     bool plain;
 };
 
@@ -86,7 +94,7 @@ usage(void)
             "usage: fake_hs [--plain] [--cert C --key K] --port-file F\n"
             "               [--server-name N] [--wellknown JSON]\n"
             "               [--wellknown-redirect URL] [--cache-control V]\n"
-            "               [--keys FILE]\n");
+            "               [--keys FILE] [--onbind-log FILE] [--port N]\n");
     exit(2);
 }
 
@@ -290,6 +298,24 @@ server_keys(struct MHD_Connection *con)
 }
 
 static enum MHD_Result
+onbind(struct MHD_Connection *con, const struct req *rq)
+{
+    FILE *f;
+
+    if (opt.onbind_log == NULL)
+        return reply_json(con, MHD_HTTP_NOT_FOUND,
+                          "{\"errcode\":\"M_UNRECOGNIZED\",\"error\":\"no\"}");
+    f = fopen(opt.onbind_log, "a");
+    if (f == NULL)
+        return reply_json(con, 500, "{}");
+    if (rq->body != NULL)
+        fwrite(rq->body, 1, rq->len, f);
+    fputc('\n', f);
+    fclose(f);
+    return reply_json(con, MHD_HTTP_OK, "{}");
+}
+
+static enum MHD_Result
 on_request(void *cls,
            struct MHD_Connection *con,
            const char *url,
@@ -340,6 +366,9 @@ on_request(void *cls,
         return userinfo(con, token);
     if (strcmp(url, WELLKNOWN) == 0 && strcmp(method, "GET") == 0)
         return wellknown(con);
+    if (strcmp(url, "/_matrix/federation/v1/3pid/onbind") == 0 &&
+        strcmp(method, "POST") == 0)
+        return onbind(con, rq);
     if (strcmp(url, "/_matrix/key/v2/server") == 0 &&
         strcmp(method, "GET") == 0)
         return server_keys(con);
@@ -430,6 +459,10 @@ parse_args(int argc, char **argv)
             dst = &opt.cache_control;
         else if (strcmp(a, "--keys") == 0)
             dst = &opt.keys;
+        else if (strcmp(a, "--onbind-log") == 0)
+            dst = &opt.onbind_log;
+        else if (strcmp(a, "--port") == 0)
+            dst = &opt.port;
         if (dst == NULL || i + 1 >= argc)
             usage();
         *dst = argv[++i];
@@ -467,14 +500,16 @@ main(int argc, char **argv)
     memset(&sin, 0, sizeof(sin));
     sin.sin_family = AF_INET;
     sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    sin.sin_port = 0;
+    sin.sin_port = htons((uint16_t)(opt.port != NULL ? atoi(opt.port) : 0));
     flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
             MHD_USE_ERROR_LOG;
     if (opt.plain) {
-        d = MHD_start_daemon(
-            flags, 0, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, &sin,
-            MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-            MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL, MHD_OPTION_END);
+        d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, NULL,
+                             MHD_OPTION_SOCK_ADDR, &sin,
+                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+                             MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
+                             MHD_OPTION_LISTENING_ADDRESS_REUSE,
+                             (unsigned int)1, MHD_OPTION_END);
     } else {
         cert = slurp(opt.cert);
         key = slurp(opt.key);
@@ -483,7 +518,8 @@ main(int argc, char **argv)
             MHD_OPTION_SOCK_ADDR, &sin, MHD_OPTION_HTTPS_MEM_CERT, cert,
             MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_NOTIFY_COMPLETED,
             on_completed, NULL, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
-            NULL, MHD_OPTION_END);
+            NULL, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
+            MHD_OPTION_END);
     }
     if (d == NULL) {
         fprintf(stderr, "fake_hs: cannot start libmicrohttpd\n");

@@ -33,7 +33,7 @@ seed(void)
     httptest_seed_account("@alice:hs.test", "tok");
     for (int i = 0; i < 3; i++) {
         struct db_assoc a = {"email",       who[i][0],   who[i][1], 1000, 1000,
-                             4102444800000, "glia.test", i + 1,     "{}"};
+                             4102444800000, "glia.test", i + 1,     "{}", NULL};
 
         db_assoc_insert(db, &a);
     }
