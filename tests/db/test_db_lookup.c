@@ -33,7 +33,7 @@ collect(void *cls, const char *hash, const char *mxid)
 static struct db_assoc
 assoc(const char *address, const char *mxid, int64_t ts, int64_t oid)
 {
-    struct db_assoc a = {"email",      address,   mxid, ts,  ts,
+    struct db_assoc a = {"email",      address,   mxid, ts,   ts,
                          ts + 1000000, "id.test", oid,  "{}", NULL};
 
     return a;
