@@ -8,6 +8,7 @@
 #include "httpd/metrics.h"
 #include "mail/mail.h"
 #include "mail/template.h"
+#include "sms/sms.h"
 #include "terms/terms.h"
 #include "util/config.h"
 #include "util/log.h"
@@ -153,18 +154,35 @@ app_open(struct app *app, const struct config *cfg, const char *config_path)
     app->limit_invite = ratelimit_new(
         cfg->ratelimit_invite_burst,
         (int64_t)cfg->ratelimit_invite_interval * 1000, APP_RATELIMIT_KEYS);
+    app->limit_sms_country = ratelimit_new(
+        cfg->ratelimit_sms_country_burst,
+        (int64_t)cfg->ratelimit_sms_country_interval * 1000, 1000);
+    app->limit_sms_global =
+        ratelimit_new(cfg->ratelimit_sms_global_burst,
+                      (int64_t)cfg->ratelimit_sms_global_interval * 1000, 1);
+    app->sms = sms_sender_new(cfg, app->fed, &why);
+    if (app->sms == NULL) {
+        LOG_ERROR("%s", why);
+        free(why);
+        app_close(app);
+        return 2;
+    }
     return 0;
 }
 
 void
 app_close(struct app *app)
 {
-    /* The workers first: queued sends still use the mailer. */
+    /* The workers first: queued sends still use the mailer and the SMS
+     * sender. */
     workq_free(app->workers);
     mailer_free(app->mailer);
     ratelimit_free(app->limit_ip);
     ratelimit_free(app->limit_address);
     ratelimit_free(app->limit_invite);
+    ratelimit_free(app->limit_sms_country);
+    ratelimit_free(app->limit_sms_global);
+    sms_sender_free(app->sms);
     fed_client_free(app->fed);
     metrics_free(app->metrics);
     signing_key_free(app->key);

@@ -19,6 +19,8 @@ struct templates;
 struct terms;
 struct workq;
 
+struct sms_sender;
+
 struct app {
     const struct config *cfg;
     struct signing_key *key; /* long-term ed25519 key */
@@ -29,9 +31,12 @@ struct app {
     struct mailer *mailer;       /* SMTP or the dev outbox */
     struct workq *workers;       /* blocking sends (http_defer) */
     struct netlist *trusted_proxies;
-    struct ratelimit *limit_ip;      /* token requests per client address */
-    struct ratelimit *limit_address; /* token requests per email/phone */
-    struct ratelimit *limit_invite;  /* store-invite per sender */
+    struct ratelimit *limit_ip;          /* token requests per client address */
+    struct ratelimit *limit_address;     /* token requests per email/phone */
+    struct ratelimit *limit_invite;      /* store-invite per sender */
+    struct ratelimit *limit_sms_country; /* text messages per country */
+    struct ratelimit *limit_sms_global;  /* text messages overall */
+    struct sms_sender *sms;              /* [sms] provider */
 };
 
 /**

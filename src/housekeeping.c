@@ -68,6 +68,7 @@ run(void *cls)
         ratelimit_sweep(hk->app->limit_ip, time_mono_us() / 1000);
         ratelimit_sweep(hk->app->limit_address, time_mono_us() / 1000);
         ratelimit_sweep(hk->app->limit_invite, time_mono_us() / 1000);
+        ratelimit_sweep(hk->app->limit_sms_country, time_mono_us() / 1000);
         if (time_mono_us() >= next_purge) {
             purge_sessions(hk->app, db);
             purge_invites(db);

@@ -124,6 +124,12 @@ email_deliver(void *cls)
     return r == MAIL_OK;
 }
 
+static long
+email_max_attempts(const struct config *cfg)
+{
+    return cfg->validation_max_attempts;
+}
+
 static const struct validation_medium email_medium = {
     .medium = "email",
     .token_len = EMAIL_TOKEN_LEN,
@@ -133,6 +139,8 @@ static const struct validation_medium email_medium = {
     .prepare = email_prepare,
     .deliver = email_deliver,
     .job_free = email_job_free,
+    .max_attempts = email_max_attempts,
+    .send_limit = NULL,
 };
 
 enum mxerr
@@ -197,7 +205,7 @@ handler_email_request_token(struct request *rq, const json_t *body)
     }
     ret =
         validation_request_token(rq, &email_medium, address, args.client_secret,
-                                 args.send_attempt, args.next_link);
+                                 args.send_attempt, args.next_link, NULL);
     free(address);
     return ret;
 }
@@ -206,7 +214,7 @@ handler_email_request_token(struct request *rq, const json_t *body)
 enum MHD_Result
 handler_email_submit_token(struct request *rq, const json_t *body)
 {
-    return validation_submit_json(rq, "email", body);
+    return validation_submit_json(rq, &email_medium, body);
 }
 
 /* GET .../validate/email/submitToken: the link in the mail */

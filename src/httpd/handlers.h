@@ -53,6 +53,24 @@ enum MHD_Result handler_email_submit_token(struct request *rq,
                                            const json_t *body);
 enum MHD_Result handler_email_submit_page(struct request *rq,
                                           const json_t *body);
+/* handler_validate_msisdn.c */
+struct msisdn_request_args {
+    const char *client_secret; /* borrowed from the body */
+    const char *country;       /* "" if absent (then a +number) */
+    const char *phone_number;
+    int64_t send_attempt;
+    const char *next_link; /* NULL if absent */
+};
+/** Check a msisdn requestToken body (pure; unit-tested). */
+enum mxerr msisdn_request_args_parse(const json_t *body,
+                                     struct msisdn_request_args *args,
+                                     const char **bad_field);
+enum MHD_Result handler_msisdn_request_token(struct request *rq,
+                                             const json_t *body);
+enum MHD_Result handler_msisdn_submit_token(struct request *rq,
+                                            const json_t *body);
+enum MHD_Result handler_msisdn_submit_page(struct request *rq,
+                                           const json_t *body);
 /* handler_3pid.c */
 struct bind_args {
     const char *sid; /* borrowed from the body */

@@ -149,6 +149,7 @@ reply_limited(struct request *rq, int64_t wait_ms)
 struct delivery {
     const struct validation_medium *m;
     void *job;
+    json_t *extra; /* more members of the reply */
     char sid[DB_SID_MAX];
     int64_t send_attempt;
     bool ok;
@@ -169,6 +170,7 @@ delivery_free(void *cls)
     struct delivery *d = cls;
 
     d->m->job_free(d->job);
+    json_decref(d->extra);
     free(d);
 }
 
@@ -179,6 +181,16 @@ deliver(void *cls)
     struct delivery *d = cls;
 
     d->ok = d->m->deliver(d->job);
+}
+
+/* requestToken's answer: {"sid"} and the medium's extra members. */
+static enum MHD_Result
+reply_sid(struct request *rq, const char *sid, const json_t *extra)
+{
+    json_t *r = extra != NULL ? json_deep_copy(extra) : json_object();
+
+    json_object_set_new(r, "sid", json_string(sid));
+    return http_reply_json_steal(rq, MHD_HTTP_OK, r);
 }
 
 /* Back on an HTTP thread. */
@@ -193,8 +205,7 @@ delivered(struct request *rq, void *cls, bool done)
         return http_reply_error(rq, MXERR_BUSY, "shutting down");
     if (!d->ok)
         return http_reply_error(rq, d->m->send_error, NULL);
-    return http_reply_json_steal(rq, MHD_HTTP_OK,
-                                 json_pack("{s:s}", "sid", d->sid));
+    return reply_sid(rq, d->sid, d->extra);
 }
 
 enum MHD_Result
@@ -203,7 +214,8 @@ validation_request_token(struct request *rq,
                          const char *address,
                          const char *client_secret,
                          int64_t send_attempt,
-                         const char *next_link)
+                         const char *next_link,
+                         const json_t *extra)
 {
     const struct config *cfg = rq->app->cfg;
     int64_t now = time_now_ms();
@@ -251,14 +263,22 @@ validation_request_token(struct request *rq,
     if (qs < 0)
         return http_reply_internal(rq, "db_session_request");
     if (!send) {
-        enum MHD_Result ret = http_reply_json_steal(
-            rq, MHD_HTTP_OK, json_pack("{s:s}", "sid", s.sid));
+        enum MHD_Result ret = reply_sid(rq, s.sid, extra);
 
         db_session_clear(&s);
         return ret;
     }
+    /* Limits on what is delivered (SMS cost money): only now is it known
+     * that something will be. */
+    wait = m->send_limit != NULL ? m->send_limit(rq, address) : 0;
+    if (wait > 0) {
+        unsend(rq, s.sid, send_attempt);
+        db_session_clear(&s);
+        return reply_limited(rq, wait);
+    }
     d = xcalloc(1, sizeof(*d));
     d->m = m;
+    d->extra = extra != NULL ? json_deep_copy(extra) : NULL;
     d->send_attempt = send_attempt;
     snprintf(d->sid, sizeof(d->sid), "%s", s.sid);
     d->job = m->prepare(rq, &s, client_secret);
@@ -319,7 +339,7 @@ find_session(struct request *rq,
 
 static enum check
 check_token(struct request *rq,
-            const char *medium,
+            const struct validation_medium *m,
             const char *sid,
             const char *client_secret,
             const char *token,
@@ -330,13 +350,13 @@ check_token(struct request *rq,
 
     if (token[0] == '\0' || strlen(token) > TOKEN_MAX)
         return CHECK_INVALID;
-    c = find_session(rq, medium, sid, client_secret, s);
+    c = find_session(rq, m->medium, sid, client_secret, s);
     if (c != CHECK_OK)
         return c;
     /* Count the attempt before comparing, so parallel guesses cannot get
      * past the limit; a right token gives it back. */
     qs = db_session_reserve_attempt(rq->db, sid,
-                                    (int)rq->app->cfg->validation_max_attempts);
+                                    (int)m->max_attempts(rq->app->cfg));
     if (qs < 0)
         return CHECK_DB_ERROR;
     if (qs == DB_NO_RESULTS)
@@ -367,7 +387,7 @@ submit_args(const json_t *body,
 
 enum MHD_Result
 validation_submit_json(struct request *rq,
-                       const char *medium,
+                       const struct validation_medium *m,
                        const json_t *body)
 {
     const char *sid = NULL;
@@ -381,7 +401,7 @@ validation_submit_json(struct request *rq,
     if (err != MXERR_NONE)
         return http_reply_error(rq, err, bad);
     memset(&s, 0, sizeof(s));
-    c = check_token(rq, medium, sid, secret, token, &s);
+    c = check_token(rq, m, sid, secret, token, &s);
     db_session_clear(&s);
     switch (c) {
     case CHECK_OK:
@@ -442,7 +462,7 @@ validation_submit_page(struct request *rq, const struct validation_medium *m)
                     "This link is incomplete. Copy the whole link from the "
                     "message, or type the code into your Matrix client.");
     memset(&s, 0, sizeof(s));
-    c = check_token(rq, m->medium, sid, secret, token, &s);
+    c = check_token(rq, m, sid, secret, token, &s);
     switch (c) {
     case CHECK_OK:
         /* next_link was checked when it was stored; the link's own query

@@ -12,6 +12,8 @@
 #include "db/db.h"
 #include "httpd/httpd.h"
 
+struct config;
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -35,6 +37,14 @@ struct validation_medium {
     /** Deliver it, on a worker thread. @return true if it went out */
     bool (*deliver)(void *job);
     void (*job_free)(void *job);
+    /** Wrong tokens a session accepts before it locks. */
+    long (*max_attempts)(const struct config *cfg);
+    /**
+     * Limits that count deliveries only (SMS per country), checked once the
+     * engine knows a token will be sent; NULL for none.
+     * @return 0 to go on, or the milliseconds to wait
+     */
+    int64_t (*send_limit)(struct request *rq, const char *address);
 };
 
 /** The spec's rule for client_secret and sid: [0-9a-zA-Z.=_-]{1,255}. */
@@ -54,17 +64,19 @@ bool validation_send_attempt(const json_t *v, int64_t *out);
 /**
  * The common part of requestToken, after the medium checked its arguments:
  * rate limits, find-or-create the session, and deliver the token when this
- * send_attempt asks for it. Replies {"sid": ...}.
+ * send_attempt asks for it. Replies {"sid": ...} plus the members of extra.
+ * @param extra more members for the reply (borrowed), or NULL
  */
 enum MHD_Result validation_request_token(struct request *rq,
                                          const struct validation_medium *m,
                                          const char *address,
                                          const char *client_secret,
                                          int64_t send_attempt,
-                                         const char *next_link);
+                                         const char *next_link,
+                                         const json_t *extra);
 /** POST .../validate/<medium>/submitToken. */
 enum MHD_Result validation_submit_json(struct request *rq,
-                                       const char *medium,
+                                       const struct validation_medium *m,
                                        const json_t *body);
 /** GET .../validate/<medium>/submitToken: the page behind the link. */
 enum MHD_Result validation_submit_page(struct request *rq,

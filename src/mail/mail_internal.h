@@ -2,8 +2,8 @@
 /*
  * Declarations shared by the files of src/mail/ and by nothing else: the
  * header-field encoder (mime_header.c) used by the normaliser (mime.c), the
- * SMTP relay (relay.c) used by the libesmtp sender (smtp.c), and the outbox
- * writer (outbox.c).
+ * SMTP relay (relay.c) used by the libesmtp sender (smtp.c); the outbox
+ * writer is util/outbox.c.
  */
 #ifndef GLIA_MAIL_MAIL_INTERNAL_H
 #define GLIA_MAIL_MAIL_INTERNAL_H
@@ -114,13 +114,5 @@ bool relay_authenticated(const struct relay *r);
 /** Free a finished relay; NULL-safe. */
 void relay_free(struct relay *r);
 
-/* ---- outbox (outbox.c) ------------------------------------------------- */
-
-/**
- * Write data atomically as <dir>/<UTC timestamp>-<random>.eml, mode 0644.
- * @param[out] err on failure, the reason (MH_ERR_SIZE octets)
- * @return 0, or -1
- */
-int outbox_write(const char *dir, const char *data, size_t len, char *err);
 
 #endif

@@ -17,6 +17,7 @@
  */
 #include "mail/mail.h"
 #include "mail/mail_internal.h"
+#include "util/outbox.h"
 #include "util/config.h"
 #include "util/log.h"
 #include "util/mem.h"
@@ -464,7 +465,8 @@ mail_send(struct mailer *m,
         char err[MH_ERR_SIZE];
 
         res = MAIL_OK;
-        if (outbox_write(m->outbox_dir, norm, nlen, err) != 0) {
+        if (outbox_write(m->outbox_dir, "eml", norm, nlen, err, MH_ERR_SIZE) !=
+            0) {
             *why = xstrdup(err);
             res = MAIL_FAILED;
         }

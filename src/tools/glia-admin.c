@@ -15,6 +15,7 @@
 #include "crypto/crypto.h"
 #include "db/db.h"
 #include "mail/template.h"
+#include "sms/sms.h"
 #include "terms/terms.h"
 #include "util/config.h"
 #include "util/buf.h"
@@ -258,6 +259,23 @@ cmd_check_config(const struct opts *o)
             rc = 2;
         }
         netlist_free(l);
+    }
+    {
+        /* The SMS settings are checked as glia would (no network). */
+        struct sms_sender *sms = sms_sender_new(cfg, NULL, &why);
+
+        if (sms == NULL) {
+            fprintf(stderr, "%s: %s\n", o->config, why);
+            free(why);
+            rc = 2;
+        }
+        sms_sender_free(sms);
+    }
+    if (cfg->sms_outbox_dir != NULL &&
+        (stat(cfg->sms_outbox_dir, &st) != 0 || !S_ISDIR(st.st_mode))) {
+        fprintf(stderr, "%s: [sms] outbox_dir: %s is not a directory\n",
+                o->config, cfg->sms_outbox_dir);
+        rc = 2;
     }
     if (cfg->email_outbox_dir != NULL &&
         (stat(cfg->email_outbox_dir, &st) != 0 || !S_ISDIR(st.st_mode))) {

@@ -1,12 +1,6 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
-/*
- * The outbox transport ([email] outbox_dir, for development and tests):
- * each mail becomes one .eml file. Files appear atomically -- written to a
- * hidden temporary name, fsync()ed, renamed, and the directory fsync()ed --
- * so a reader polling the directory never sees half a message. Names sort
- * by creation time: <UTC yyyymmddThhmmss.mmmZ>-<16 random>.eml.
- */
-#include "mail/mail_internal.h"
+/* Development outboxes for mail and SMS; see outbox.h. */
+#include "util/outbox.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,7 +30,12 @@ write_all(int fd, const char *p, size_t n)
 }
 
 int
-outbox_write(const char *dir, const char *data, size_t len, char *err)
+outbox_write(const char *dir,
+             const char *ext,
+             const char *data,
+             size_t len,
+             char *err,
+             size_t errlen)
 {
     static const char alnum[] =
         "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
@@ -58,21 +57,21 @@ outbox_write(const char *dir, const char *data, size_t len, char *err)
     for (i = 0; i < 16; i++)
         rnd[i] = alnum[randombytes_uniform((uint32_t)(sizeof(alnum) - 1))];
     rnd[16] = '\0';
-    n = snprintf(name, sizeof(name), "%s/%s.%03ldZ-%s.eml", dir, stamp,
-                 ts.tv_nsec / 1000000L, rnd);
+    n = snprintf(name, sizeof(name), "%s/%s.%03ldZ-%s.%s", dir, stamp,
+                 ts.tv_nsec / 1000000L, rnd, ext);
     if (n < 0 || (size_t)n >= sizeof(name)) {
-        snprintf(err, MH_ERR_SIZE, "outbox path too long");
+        snprintf(err, errlen, "outbox path too long");
         return -1;
     }
     n = snprintf(tmp, sizeof(tmp), "%s/.%s.%03ldZ-%s.tmp", dir, stamp,
                  ts.tv_nsec / 1000000L, rnd);
     if (n < 0 || (size_t)n >= sizeof(tmp)) {
-        snprintf(err, MH_ERR_SIZE, "outbox path too long");
+        snprintf(err, errlen, "outbox path too long");
         return -1;
     }
     fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0) {
-        snprintf(err, MH_ERR_SIZE, "outbox: cannot create %.180s: %s", tmp,
+        snprintf(err, errlen, "outbox: cannot create %.180s: %s", tmp,
                  strerror(errno));
         return -1;
     }
@@ -80,14 +79,14 @@ outbox_write(const char *dir, const char *data, size_t len, char *err)
      * the mail (a test, a developer's mail viewer). */
     if (fchmod(fd, 0644) != 0 || write_all(fd, data, len) != 0 ||
         fsync(fd) != 0) {
-        snprintf(err, MH_ERR_SIZE, "outbox: cannot write %.180s: %s", tmp,
+        snprintf(err, errlen, "outbox: cannot write %.180s: %s", tmp,
                  strerror(errno));
         close(fd);
         unlink(tmp);
         return -1;
     }
     if (close(fd) != 0 || rename(tmp, name) != 0) {
-        snprintf(err, MH_ERR_SIZE, "outbox: cannot store %.180s: %s", name,
+        snprintf(err, errlen, "outbox: cannot store %.180s: %s", name,
                  strerror(errno));
         unlink(tmp);
         return -1;
