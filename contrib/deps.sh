@@ -6,7 +6,7 @@ GLIA_DEPS="
 gcc make autoconf automake autoconf-archive pkg-config
 libmicrohttpd-dev libpq-dev libjansson-dev libsodium-dev libesmtp-dev
 libcurl4-gnutls-dev libinih-dev libunistring-dev libssl-dev
-g++ libphonenumber-dev
+g++ libphonenumber-dev libgnutls28-dev
 postgresql
 clang clang-format
 python3 python3-signedjson python3-canonicaljson python3-aiosmtpd
@@ -22,6 +22,8 @@ curl ca-certificates openssl
 # libunistring: Unicode case folding of email addresses (as Python's
 #   str.casefold(), which sydent uses), instead of tables of our own.
 # libssl: certificate and host name checks for SMTP over TLS.
+# libgnutls28-dev: libmicrohttpd's TLS is GnuTLS; the replication listener
+#   reads the peer's client certificate from the GnuTLS session.
 # libphonenumber (and g++ for its one-file wrapper): phone numbers parsed
 #   and validated with Google's per-country metadata, which sydent uses
 #   too (through its Python port); no table of our own could keep up.

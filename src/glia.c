@@ -11,6 +11,7 @@
 #include "housekeeping.h"
 #include "httpd/httpd.h"
 #include "invites/invites.h"
+#include "replication/replication.h"
 #include "util/config.h"
 #include "util/log.h"
 
@@ -41,6 +42,7 @@ main(int argc, char **argv)
     struct config *cfg;
     struct housekeeping *hk;
     struct onbind_sender *onbind;
+    struct repl_pusher *pusher;
     struct app app;
     struct httpd *httpd;
     enum log_level lvl;
@@ -119,6 +121,7 @@ main(int argc, char **argv)
     }
     hk = housekeeping_start(&app);
     onbind = onbind_start(&app);
+    pusher = repl_pusher_start(&app);
     LOG_INFO("glia %s serving %s with key %s, listening on http://%s%s%s:%u",
              PACKAGE_VERSION, cfg->general_server_name, app.key->key_id,
              strchr(cfg->http_bind_address, ':') != NULL ? "[" : "",
@@ -128,6 +131,10 @@ main(int argc, char **argv)
     if (cfg->metrics_port != 0)
         LOG_INFO("metrics on http://%s:%ld/metrics", cfg->metrics_bind_address,
                  cfg->metrics_port);
+    if (cfg->replication_port != 0)
+        LOG_INFO("replication listener on https://%s:%ld with %zu peer(s)",
+                 cfg->replication_bind_address, cfg->replication_port,
+                 cfg->n_peers);
     if (cfg->internal_port != 0)
         LOG_WARN("internal provisioning API (no authentication) on "
                  "http://%s:%ld/_matrix/identity/internal/",
@@ -143,6 +150,7 @@ main(int argc, char **argv)
     /* An attempt in flight finishes (bounded by the federation timeouts);
      * whatever is left stays in the outbox for the next start. */
     onbind_stop(onbind);
+    repl_pusher_stop(pusher);
     httpd_stop(httpd, (int)cfg->http_shutdown_timeout);
     app_close(&app);
     LOG_INFO("stopped");

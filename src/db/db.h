@@ -433,4 +433,97 @@ enum db_status db_onbind_retry(struct db *db,
 /** Give up: drop the entry; its invites become pending again. */
 enum db_status db_onbind_drop(struct db *db, int64_t onbind_id);
 
+/* ---- replication (pg_replication.c) ------------------------------------- */
+
+/** Called once per local change, in id order: a signed association or a
+ * signed tombstone, as it goes on the wire. */
+typedef void (*db_change_cb)(void *cls, int64_t id, const char *signed_json);
+
+/**
+ * The local changes after after_id that peer has not refused, in id order:
+ * this server's associations (origin_server = self) and its unbinds.
+ * @return the number found, or an error
+ */
+enum db_status db_changes_after(struct db *db,
+                                const char *self,
+                                const char *peer,
+                                int64_t after_id,
+                                int limit,
+                                db_change_cb cb,
+                                void *cls);
+
+/** A peer's push progress. */
+struct db_peer_state {
+    int64_t last_sent_id;
+    int64_t last_success_ts; /* 0: never */
+    int64_t next_attempt_ts;
+    int failures;
+    char last_error[256];      /* "" if none */
+    int64_t pending;           /* changes not yet taken (peer list only) */
+    int64_t oldest_pending_ts; /* ts of the oldest of them, 0 if none */
+    int64_t refused;           /* changes it refused */
+};
+
+/** The state of peer (a fresh row if it has none). */
+enum db_status
+db_peer_state(struct db *db, const char *peer, struct db_peer_state *out);
+/** The peer took everything up to last_id. */
+enum db_status db_peer_advanced(struct db *db,
+                                const char *peer,
+                                int64_t last_id,
+                                int64_t now_ms);
+/** A push failed; try again at next_ms. */
+enum db_status db_peer_failed(struct db *db,
+                              const char *peer,
+                              int64_t now_ms,
+                              int64_t next_ms,
+                              const char *why);
+/** The peer refused change id: it will not be sent to it again. */
+enum db_status db_peer_refused(struct db *db,
+                               const char *peer,
+                               int64_t change_id,
+                               const char *why,
+                               int64_t now_ms);
+/**
+ * Full state of peer for operators: progress, what it has not taken yet
+ * (counted from self's changes) and what it refused.
+ */
+enum db_status db_peer_report(struct db *db,
+                              const char *self,
+                              const char *peer,
+                              struct db_peer_state *out);
+
+/** One association received from a peer, checked and canonicalised. */
+struct db_replicated {
+    int64_t origin_id;
+    const char *medium;
+    const char *address; /* canonical */
+    const char *mxid;    /* NULL: a tombstone */
+    int64_t ts;
+    int64_t not_before;
+    int64_t not_after;
+    const char *signed_json; /* as received */
+};
+
+/**
+ * Apply a peer's push in one transaction, idempotently by (origin,
+ * origin_id). A binding replaces the origin's older ones for its address,
+ * unless a tombstone (a peer's or a local unbind) at least as new exists;
+ * a tombstone is kept and deletes every association of the address that
+ * is not newer, whatever its origin (sydent deletes them all).
+ */
+enum db_status db_replicate_apply(struct db *db,
+                                  const char *origin,
+                                  const struct db_replicated *entries,
+                                  size_t n);
+
+/**
+ * Try to become the cluster's pusher: a session advisory lock on this
+ * connection, held until it closes. Call again to check it is still held
+ * (a reconnect loses it).
+ * @return DB_ONE_RESULT if this connection holds it, DB_NO_RESULTS if
+ *         another does, or an error
+ */
+enum db_status db_pusher_lock(struct db *db);
+
 #endif

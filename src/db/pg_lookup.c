@@ -109,6 +109,30 @@ db_assoc_insert(struct db *db, const struct db_assoc *a)
     return db_exec_cmd(db, &st, params);
 }
 
+/*
+ * Local binds and unbinds take change ids from one sequence, and a peer's
+ * pusher sends them in id order and remembers the highest it sent. With
+ * concurrent transactions, a smaller id could commit after a larger one
+ * was pushed, and be skipped for ever. This transaction-scoped lock makes
+ * changes commit in id order (they are short and rare next to lookups).
+ */
+#define DB_CHANGES_LOCK "7105610001"
+
+static enum db_status
+lock_changes(struct db *db)
+{
+    static struct db_stmt st =
+        DB_STMT("db_lock_changes",
+                "SELECT pg_advisory_xact_lock(" DB_CHANGES_LOCK ")", 0);
+    enum db_status qs;
+    PGresult *res = db_exec(db, &st, NULL, &qs);
+
+    if (res == NULL)
+        return qs;
+    PQclear(res);
+    return DB_ONE_RESULT;
+}
+
 struct bind_ctx {
     const struct db_assoc *a;
     int64_t *origin_id;
@@ -143,9 +167,12 @@ bind_tx(struct db *db, void *cls)
     char na[32];
     const char *ip[] = {a->medium, a->address,       a->mxid,       ts, nb,
                         na,        a->origin_server, a->signed_json};
-    enum db_status qs = db_exec_cmd(db, &del, dp);
+    enum db_status qs = lock_changes(db);
     PGresult *res;
 
+    if (qs < 0)
+        return qs;
+    qs = db_exec_cmd(db, &del, dp);
     if (qs < 0)
         return qs;
     snprintf(ts, sizeof(ts), "%" PRId64, a->ts);
@@ -249,9 +276,12 @@ unbind_tx(struct db *db, void *cls)
     const char *dp[] = {u->medium, u->address, u->mxid};
     char ts[32];
     const char *ip[] = {u->medium, u->address, u->mxid, ts, u->signed_json};
-    enum db_status removed = db_exec_cmd(db, &del, dp);
-    enum db_status qs;
+    enum db_status qs = lock_changes(db);
+    enum db_status removed;
 
+    if (qs < 0)
+        return qs;
+    removed = db_exec_cmd(db, &del, dp);
     if (removed <= 0)
         return removed;
     snprintf(ts, sizeof(ts), "%" PRId64, u->ts);

@@ -120,6 +120,9 @@ struct sign_args {
 };
 enum MHD_Result handler_sign_ed25519(struct request *rq, const json_t *body);
 
+/* handler_replicate.c: the replication listener ([replication]) */
+enum MHD_Result handler_replicate_push(struct request *rq, const json_t *body);
+
 /* handler_internal.c: the provisioning listener ([internal]) */
 struct internal_args {
     const char *medium; /* borrowed from the body */

@@ -41,7 +41,11 @@ enum route_flags {
     /* Served only on the internal provisioning listener, and only such
      * routes are served there. */
     ROUTE_INTERNAL = 1 << 4,
+    /* Likewise for the replication listener (mutual TLS, peers only). */
+    ROUTE_REPLICATION = 1 << 5,
 };
+/* The listener bits: 0 is the public listener. */
+#define ROUTE_LISTENERS (ROUTE_INTERNAL | ROUTE_REPLICATION)
 
 enum http_method {
     HTTP_GET = 1 << 0,
@@ -71,11 +75,11 @@ struct route_match {
  * Find the route for method and path (pure: no MHD, unit-tested). A path
  * known under other methods gives route == NULL with their mask in allowed.
  * Literal segments win over {params}, so /pubkey/isvalid is not a keyId.
- * @param internal true on the internal listener: only ROUTE_INTERNAL rows
- *        match there, and only there
+ * @param listener the listener's bit (0 public, ROUTE_INTERNAL,
+ *        ROUTE_REPLICATION): rows match only on their own listener
  * @param method an enum http_method bit, or 0 for methods we do not serve
  */
-void routes_match(bool internal,
+void routes_match(unsigned int listener,
                   unsigned int method,
                   const char *path,
                   struct route_match *out);
@@ -104,7 +108,7 @@ struct request {
     int64_t start_us;               /* monotonic */
     unsigned int status;            /* of the reply; 0 until queued */
     struct httpd *httpd;
-    bool internal; /* arrived on the internal provisioning listener */
+    unsigned int listener;     /* 0, ROUTE_INTERNAL or ROUTE_REPLICATION */
     struct deferred *deferred; /* work running off-thread (http_defer) */
     char client_ip[64];        /* see http_client_ip() */
     char *user_id;    /* the account, once the ROUTE_AUTH gate passed */

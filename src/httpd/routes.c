@@ -84,6 +84,10 @@ static const struct route routes[] = {
     /* The provisioning listener ([internal]): no auth beyond reaching it. */
     {HTTP_POST, INTERNAL "/bind", handler_internal_bind, ROUTE_INTERNAL},
     {HTTP_POST, INTERNAL "/unbind", handler_internal_unbind, ROUTE_INTERNAL},
+
+    /* The replication listener ([replication] port): peers, mutual TLS. */
+    {HTTP_POST, "/_matrix/identity/replicate/v1/push", handler_replicate_push,
+     ROUTE_REPLICATION},
 };
 
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
@@ -157,13 +161,13 @@ match_pattern(const char *pattern, const char *path, struct route_match *m)
 
 /* Is row r served on this listener? */
 static bool
-on_listener(const struct route *r, bool internal)
+on_listener(const struct route *r, unsigned int listener)
 {
-    return ((r->flags & ROUTE_INTERNAL) != 0) == internal;
+    return (r->flags & ROUTE_LISTENERS) == listener;
 }
 
 void
-routes_match(bool internal,
+routes_match(unsigned int listener,
              unsigned int method,
              const char *path,
              struct route_match *out)
@@ -177,7 +181,7 @@ routes_match(bool internal,
         struct route_match m;
         int lit;
 
-        if (!on_listener(&routes[i], internal))
+        if (!on_listener(&routes[i], listener))
             continue;
         memset(&m, 0, sizeof(m));
         lit = match_pattern(routes[i].path, path, &m);
@@ -190,7 +194,7 @@ routes_match(bool internal,
         return;
     /* ...then, among rows with that pattern, the one for this method. */
     for (size_t i = 0; i < N_ROUTES; i++) {
-        if (!on_listener(&routes[i], internal) ||
+        if (!on_listener(&routes[i], listener) ||
             strcmp(routes[i].path, best_pattern) != 0)
             continue;
         out->allowed |= (unsigned int)routes[i].method;

@@ -4,7 +4,8 @@
  * collects and parses a request and calls its handler, the completion
  * callback (the only place request memory is freed, where the access log line
  * and the metrics are written), per-thread database handles, graceful
- * shutdown, and the separate metrics and internal provisioning listeners.
+ * shutdown, and the separate metrics, internal provisioning and
+ * replication (mutual TLS) listeners.
  */
 #include "app.h"
 #include "db/db.h"
@@ -21,6 +22,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -40,7 +42,7 @@
 /* What a daemon's callbacks get: which listener a request came in on. */
 struct listener {
     struct httpd *h;
-    bool internal;
+    unsigned int kind; /* 0, ROUTE_INTERNAL or ROUTE_REPLICATION */
 };
 
 struct httpd {
@@ -50,6 +52,9 @@ struct httpd {
     struct MHD_Daemon *internal_daemon; /* NULL unless [internal] port */
     struct listener pub_listener;
     struct listener internal_listener;
+    struct MHD_Daemon *repl_daemon; /* NULL unless [replication] port */
+    struct listener repl_listener;
+    char *repl_pem[3]; /* cert, key, CA: MHD reads them live */
     unsigned int port;
     /* Requests suspended for http_defer(), so shutdown can resume them. */
     pthread_mutex_t defer_lock;
@@ -126,7 +131,7 @@ on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 
     rq->app = app;
     rq->httpd = h;
-    rq->internal = l->internal;
+    rq->listener = l->kind;
     rq->conn = conn;
     rq->uri = xstrdup(uri);
     rq->id = atomic_fetch_add(&next_request_id, 1) + 1;
@@ -147,12 +152,12 @@ start_request(struct request *rq, const char *url, const char *method)
     rq->method = http_method_parse(method);
     rq->path = xstrdup(url);
     if (strcmp(method, "OPTIONS") == 0) {
-        routes_match(rq->internal, 0, rq->path, &rq->match);
+        routes_match(rq->listener, 0, rq->path, &rq->match);
         if (rq->match.allowed == 0)
             return http_reply_error(rq, MXERR_UNRECOGNIZED, NULL);
         return http_reply_preflight(rq, rq->match.allowed);
     }
-    routes_match(rq->internal, rq->method, rq->path, &rq->match);
+    routes_match(rq->listener, rq->method, rq->path, &rq->match);
     if (rq->match.allowed == 0)
         return http_reply_error(rq, MXERR_UNRECOGNIZED, NULL);
     if (rq->match.route == NULL)
@@ -599,7 +604,7 @@ start_internal(struct httpd *h, char **why)
         return NULL;
     }
     h->internal_listener.h = h;
-    h->internal_listener.internal = true;
+    h->internal_listener.kind = ROUTE_INTERNAL;
     d = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC |
             MHD_USE_ERROR_LOG | (ipv6 ? MHD_USE_IPv6 : 0),
@@ -618,6 +623,91 @@ start_internal(struct httpd *h, char **why)
     return d;
 }
 
+/* Read a whole (PEM) file. @return its text (caller frees), or NULL */
+static char *
+slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    struct buf b;
+    char chunk[4096];
+    size_t n;
+    char *text;
+
+    if (f == NULL)
+        return NULL;
+    buf_init(&b, 1u << 20);
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        if (buf_append(&b, chunk, n) != 0)
+            break;
+    fclose(f);
+    text = xstrndup(b.data != NULL ? b.data : "", b.len);
+    buf_free(&b);
+    return text;
+}
+
+/* The replication listener: HTTPS whose clients must present a certificate
+ * from [replication] ca_cert (MHD asks for one when a trust store is set;
+ * handler_replicate.c insists on it and identifies the peer by its CN). */
+static struct MHD_Daemon *
+start_replication(struct httpd *h, char **why)
+{
+    const struct config *cfg = h->app->cfg;
+    const char *paths[3] = {cfg->replication_tls_cert, cfg->replication_tls_key,
+                            cfg->replication_ca_cert};
+    static const char *const keys[3] = {"tls_cert", "tls_key", "ca_cert"};
+    struct sockaddr_storage ss;
+    bool ipv6;
+    struct MHD_Daemon *d;
+
+    if (make_sockaddr(cfg->replication_bind_address, cfg->replication_port, &ss,
+                      &ipv6) != 0) {
+        *why = xasprintf("[replication] bind_address: \"%s\" is not an IP "
+                         "address",
+                         cfg->replication_bind_address);
+        return NULL;
+    }
+    for (int i = 0; i < 3; i++) {
+        h->repl_pem[i] = slurp(paths[i]);
+        if (h->repl_pem[i] == NULL) {
+            *why = xasprintf("[replication] %s: cannot read %s: %s", keys[i],
+                             paths[i], strerror(errno));
+            return NULL;
+        }
+    }
+    h->repl_listener.h = h;
+    h->repl_listener.kind = ROUTE_REPLICATION;
+    d = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC |
+            MHD_USE_ERROR_LOG | MHD_USE_TLS | (ipv6 ? MHD_USE_IPv6 : 0),
+        0, NULL, NULL, on_access, &h->repl_listener, MHD_OPTION_EXTERNAL_LOGGER,
+        on_mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_HTTPS_MEM_CERT, h->repl_pem[0], MHD_OPTION_HTTPS_MEM_KEY,
+        h->repl_pem[1], MHD_OPTION_HTTPS_MEM_TRUST, h->repl_pem[2],
+        MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned int)cfg->http_connection_timeout,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONNECTION_MEMORY,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, &h->repl_listener,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1, MHD_OPTION_END);
+    if (d == NULL)
+        *why = xasprintf("cannot listen for replication on %s:%ld (check "
+                         "[replication] tls_cert, tls_key and ca_cert)",
+                         cfg->replication_bind_address, cfg->replication_port);
+    return d;
+}
+
+static void
+free_repl_pem(struct httpd *h)
+{
+    for (int i = 0; i < 3; i++) {
+        if (h->repl_pem[i] != NULL) {
+            sodium_memzero(h->repl_pem[i], strlen(h->repl_pem[i]));
+            free(h->repl_pem[i]);
+            h->repl_pem[i] = NULL;
+        }
+    }
+}
+
 struct httpd *
 httpd_start(struct app *app, char **why)
 {
@@ -633,7 +723,7 @@ httpd_start(struct app *app, char **why)
     *why = NULL;
     h->app = app;
     h->pub_listener.h = h;
-    h->pub_listener.internal = false;
+    h->pub_listener.kind = 0;
     pthread_mutex_init(&h->defer_lock, NULL);
     if (make_sockaddr(cfg->http_bind_address, cfg->http_port, &ss, &ipv6) !=
         0) {
@@ -683,6 +773,19 @@ httpd_start(struct app *app, char **why)
             return NULL;
         }
     }
+    if (cfg->replication_port != 0) {
+        h->repl_daemon = start_replication(h, why);
+        if (h->repl_daemon == NULL) {
+            free_repl_pem(h);
+            if (h->internal_daemon != NULL)
+                MHD_stop_daemon(h->internal_daemon);
+            if (h->metrics_daemon != NULL)
+                MHD_stop_daemon(h->metrics_daemon);
+            MHD_stop_daemon(h->daemon);
+            free(h);
+            return NULL;
+        }
+    }
     return h;
 }
 
@@ -697,6 +800,7 @@ httpd_stop(struct httpd *h, int timeout_s)
 {
     MHD_socket fd;
     MHD_socket ifd = MHD_INVALID_SOCKET;
+    MHD_socket rfd = MHD_INVALID_SOCKET;
     int64_t deadline;
 
     if (h == NULL)
@@ -713,6 +817,11 @@ httpd_stop(struct httpd *h, int timeout_s)
         ifd = MHD_quiesce_daemon(h->internal_daemon);
         if (ifd != MHD_INVALID_SOCKET)
             shutdown(ifd, SHUT_RDWR);
+    }
+    if (h->repl_daemon != NULL) {
+        rfd = MHD_quiesce_daemon(h->repl_daemon);
+        if (rfd != MHD_INVALID_SOCKET)
+            shutdown(rfd, SHUT_RDWR);
     }
     deadline = time_mono_us() + (int64_t)timeout_s * 1000000;
     while (metrics_in_flight_count(h->app->metrics) > 0 &&
@@ -742,6 +851,12 @@ httpd_stop(struct httpd *h, int timeout_s)
         if (ifd != MHD_INVALID_SOCKET)
             close(ifd);
     }
+    if (h->repl_daemon != NULL) {
+        MHD_stop_daemon(h->repl_daemon);
+        if (rfd != MHD_INVALID_SOCKET)
+            close(rfd);
+    }
+    free_repl_pem(h);
     if (h->metrics_daemon != NULL)
         MHD_stop_daemon(h->metrics_daemon);
     /* The workers still hold jobs that point at h: join them first (jobs

@@ -7,6 +7,8 @@
  *   config-doc   print the configuration reference (doc/configuration.md)
  *   rotate-pepper  replace the lookup pepper and rehash every binding
  *   bind, unbind   make or end a binding, as the internal API does
+ *   peer list      replication peers: queue position, lag, last success,
+ *                  last error, refused changes
  *   sign-json    sign a JSON object from stdin with the server's key, to
  *                check interoperability or debug a peer's verification
  */
@@ -54,7 +56,9 @@ usage(FILE *out)
                  "server N\n"
                  "  bind -c FILE MEDIUM ADDRESS MXID    sign and store a "
                  "binding\n"
-                 "  unbind -c FILE MEDIUM ADDRESS MXID  end a binding\n");
+                 "  unbind -c FILE MEDIUM ADDRESS MXID  end a binding\n"
+                 "  peer list -c FILE              replication peers and "
+                 "their progress\n");
 }
 
 struct opts {
@@ -368,6 +372,69 @@ cmd_sign_json(const struct opts *o)
     return rc;
 }
 
+/* Format an age in ms for people: "3s", "2m", "5h", "-". */
+static void
+age(char *out, size_t len, int64_t since, int64_t now)
+{
+    int64_t s = (now - since) / 1000;
+
+    if (since <= 0)
+        snprintf(out, len, "-");
+    else if (s < 120)
+        snprintf(out, len, "%llds ago", (long long)s);
+    else if (s < 7200)
+        snprintf(out, len, "%lldm ago", (long long)(s / 60));
+    else
+        snprintf(out, len, "%lldh ago", (long long)(s / 3600));
+}
+
+/* peer list: each [peer.NAME] and how far it has got. */
+static int
+cmd_peer_list(const struct opts *o)
+{
+    struct config *cfg;
+    struct db *db;
+    int64_t now = time_now_ms();
+    int rc = 0;
+
+    if (o->nargs != 1 || strcmp(o->args[0], "list") != 0) {
+        fprintf(stderr, "glia-admin peer: only \"peer list\" exists\n");
+        return 2;
+    }
+    cfg = load_config(o);
+    if (cfg == NULL)
+        return 2;
+    if (cfg->n_peers == 0) {
+        printf("no peers configured ([peer.NAME] sections)\n");
+        config_free(cfg);
+        return 0;
+    }
+    db = db_new(cfg->db_dsn);
+    printf("%-24s %8s %10s %9s %14s %14s  %s\n", "peer", "sent-to", "pending",
+           "refused", "lag", "last success", "last error");
+    for (size_t i = 0; i < cfg->n_peers; i++) {
+        struct db_peer_state st;
+        char lag[32];
+        char ok[32];
+
+        if (db_peer_report(db, cfg->general_server_name, cfg->peers[i].name,
+                           &st) < 0) {
+            fprintf(stderr, "glia-admin: cannot read the database\n");
+            rc = 1;
+            break;
+        }
+        age(lag, sizeof(lag), st.oldest_pending_ts, now);
+        age(ok, sizeof(ok), st.last_success_ts, now);
+        printf("%-24s %8lld %10lld %9lld %14s %14s  %s\n", cfg->peers[i].name,
+               (long long)st.last_sent_id, (long long)st.pending,
+               (long long)st.refused, st.pending > 0 ? lag : "-", ok,
+               st.last_error[0] != '\0' ? st.last_error : "-");
+    }
+    db_free(db);
+    config_free(cfg);
+    return rc;
+}
+
 /* bind / unbind MEDIUM ADDRESS MXID: the internal API from a shell. */
 static int
 cmd_bind(const struct opts *o, bool bind)
@@ -467,7 +534,7 @@ main(int argc, char **argv)
         return 2;
     }
     if (o.nargs > 0 && strcmp(argv[1], "bind") != 0 &&
-        strcmp(argv[1], "unbind") != 0) {
+        strcmp(argv[1], "unbind") != 0 && strcmp(argv[1], "peer") != 0) {
         fprintf(stderr, "glia-admin: unexpected argument \"%s\"\n", o.args[0]);
         usage(stderr);
         return 2;
@@ -484,6 +551,8 @@ main(int argc, char **argv)
         return cmd_sign_json(&o);
     if (strcmp(argv[1], "bind") == 0)
         return cmd_bind(&o, true);
+    if (strcmp(argv[1], "peer") == 0)
+        return cmd_peer_list(&o);
     if (strcmp(argv[1], "unbind") == 0)
         return cmd_bind(&o, false);
     if (strcmp(argv[1], "config-doc") == 0) {

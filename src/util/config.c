@@ -5,6 +5,7 @@
  * errors (they are almost always typos), reported with file:line.
  */
 #include "util/config.h"
+#include "crypto/crypto.h"
 #include "util/mem.h"
 
 #include <errno.h>
@@ -151,6 +152,55 @@ parse_value(struct config *cfg,
     return xstrdup("unknown type");
 }
 
+/* A [peer.NAME] key: url or public_key. @return NULL, or why not */
+static char *
+peer_value(struct config *cfg,
+           const char *peer,
+           const char *name,
+           const char *value)
+{
+    struct config_peer *p = NULL;
+
+    if (peer[0] == '\0' || strlen(peer) > 255 ||
+        strspn(peer, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                     "0123456789.-:[]") != strlen(peer))
+        return xstrdup("NAME must be the peer's server name");
+    for (size_t i = 0; i < cfg->n_peers; i++)
+        if (strcmp(cfg->peers[i].name, peer) == 0)
+            p = &cfg->peers[i];
+    if (p == NULL) {
+        if (cfg->n_peers == CONF_PEERS_MAX)
+            return xstrdup("too many peers");
+        p = &cfg->peers[cfg->n_peers++];
+        p->name = xstrdup(peer);
+    }
+    if (strcmp(name, "url") == 0) {
+        size_t len = strlen(value);
+
+        if (p->has_url)
+            return xstrdup("set more than once");
+        if (strncmp(value, "https://", 8) != 0 || len <= 8 ||
+            strpbrk(value, " \"'<>\\") != NULL)
+            return xstrdup("must be an https:// URL (replication is mutual "
+                           "TLS)");
+        while (len > 0 && value[len - 1] == '/')
+            len--;
+        p->url = xstrndup(value, len);
+        p->has_url = true;
+        return NULL;
+    }
+    if (strcmp(name, "public_key") == 0) {
+        if (p->has_key)
+            return xstrdup("set more than once");
+        if (b64_decode(value, strlen(value), p->pubkey, sizeof(p->pubkey)) !=
+            32)
+            return xstrdup("must be an ed25519 public key in base64");
+        p->has_key = true;
+        return NULL;
+    }
+    return xstrdup("unknown key (peers have url and public_key)");
+}
+
 /* libinih callback: one key = value line. Returns 0 to flag an error. */
 static int
 on_ini_value(void *user,
@@ -161,6 +211,15 @@ on_ini_value(void *user,
     struct parse_ctx *ctx = user;
     char *why;
 
+    if (strncmp(section, "peer.", 5) == 0) {
+        why = peer_value(ctx->cfg, section + 5, name, value);
+        if (why == NULL)
+            return 1;
+        if (ctx->why == NULL)
+            ctx->why = xasprintf("[%s] %s: %s", section, name, why);
+        free(why);
+        return 0;
+    }
     for (size_t i = 0; i < N_KEYS; i++) {
         const struct conf_key *k = &conf_keys[i];
 
@@ -222,6 +281,21 @@ validate(struct config *cfg)
         cfg->general_public_baseurl[--len] = '\0';
     if (cfg->email_password != NULL && cfg->email_username == NULL)
         return xstrdup("[email] password: set without [email] username");
+    for (size_t i = 0; i < cfg->n_peers; i++) {
+        const struct config_peer *p = &cfg->peers[i];
+
+        if (!p->has_url || !p->has_key)
+            return xasprintf("[peer.%s]: needs both url and public_key",
+                             p->name);
+        if (strcmp(p->name, sn) == 0)
+            return xasprintf("[peer.%s]: that is this server's own name",
+                             p->name);
+    }
+    if ((cfg->n_peers > 0 || cfg->replication_port != 0) &&
+        (cfg->replication_tls_cert == NULL ||
+         cfg->replication_tls_key == NULL || cfg->replication_ca_cert == NULL))
+        return xstrdup("[replication] tls_cert, tls_key and ca_cert are "
+                       "needed to replicate (peers or a port are set)");
     return NULL;
 }
 
@@ -307,6 +381,10 @@ config_free(struct config *cfg)
             k->type == CT_ENUM)
             set_string(cfg, k, NULL);
     }
+    for (size_t i = 0; i < cfg->n_peers; i++) {
+        free(cfg->peers[i].name);
+        free(cfg->peers[i].url);
+    }
     free(cfg->path);
     free(cfg);
 }
@@ -349,4 +427,17 @@ config_write_reference(FILE *out)
             fprintf(out, " | `%s`", k->def);
         fprintf(out, " | %s |\n", k->help);
     }
+    fprintf(out,
+            "\n## [peer.NAME]\n\n"
+            "One section per replication peer, as in sydent. NAME is the "
+            "peer's server name: the name it signs associations with and "
+            "the Common Name of its TLS certificate. Both keys are "
+            "required.\n\n| key | type | default | meaning |\n"
+            "|---|---|---|---|\n"
+            "| `url` | string | **required** | The peer's base replication "
+            "URL (https); glia appends "
+            "`/_matrix/identity/replicate/v1/push`. |\n"
+            "| `public_key` | string | **required** | The peer's ed25519 "
+            "public key (base64), as its `/pubkey/ed25519:0` answers. Every "
+            "association it pushes must be signed with it. |\n");
 }

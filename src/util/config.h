@@ -23,11 +23,24 @@
 #define CONF_CTYPE_INT    long
 #define CONF_CTYPE_BOOL   bool
 
+/** A replication peer: one [peer.NAME] section, as in sydent. */
+struct config_peer {
+    char *name;               /* NAME: its server name and certificate CN */
+    char *url;                /* base replication URL, no trailing '/' */
+    unsigned char pubkey[32]; /* its ed25519 key (public_key) */
+    bool has_url, has_key;
+};
+
+/** Most [peer.NAME] sections. */
+#define CONF_PEERS_MAX 64
+
 struct config {
 #define CONF(sec, key, type, def, min, max, choices, flags, help)              \
     CONF_CTYPE_##type sec##_##key;
 #include "util/config.def"
 #undef CONF
+    struct config_peer peers[CONF_PEERS_MAX];
+    size_t n_peers;
     char *path; /* the file it was read from */
 };
 

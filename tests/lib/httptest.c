@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: AGPL-3.0-or-later */
 /* See httptest.h. */
+/* realpath() is XSI, beyond the POSIX level the build asks for. */
+#define _DEFAULT_SOURCE
 #include "httptest.h"
 #include "db/db.h"
 #include "httpd/httpd.h"
@@ -231,8 +233,17 @@ httptest_free_port(void)
 void
 httptest_start(struct glia_proc *g, const char *extra_conf)
 {
-    const char *dsn = getenv("GLIA_TEST_DSN");
+    struct httptest_opts o = {NULL, NULL, NULL, extra_conf};
+
+    httptest_start_as(g, &o);
+}
+
+void
+httptest_start_as(struct glia_proc *g, const struct httptest_opts *o)
+{
+    const char *dsn = o->dsn != NULL ? o->dsn : getenv("GLIA_TEST_DSN");
     const char *admin = getenv("GLIA_ADMIN_BIN");
+    const char *extra_conf = o->extra_conf;
     char *path;
     char *cmd;
     FILE *f;
@@ -245,9 +256,14 @@ httptest_start(struct glia_proc *g, const char *extra_conf)
     snprintf(g->dir, sizeof(g->dir), "/tmp/glia-http.XXXXXX");
     if (mkdtemp(g->dir) == NULL)
         bail("mkdtemp failed", NULL);
-    cmd = xasprintf("%s keygen --out %s/signing.key >/dev/null", admin, g->dir);
+    if (o->key_file != NULL)
+        cmd = xasprintf("cp %s %s/signing.key && chmod 600 %s/signing.key",
+                        o->key_file, g->dir, g->dir);
+    else
+        cmd = xasprintf("%s keygen --out %s/signing.key >/dev/null", admin,
+                        g->dir);
     if (system(cmd) != 0)
-        bail("glia-admin keygen failed", NULL);
+        bail("cannot make the signing key", NULL);
     free(cmd);
     path = xasprintf("%s/glia.conf", g->dir);
     f = fopen(path, "w");
@@ -255,13 +271,14 @@ httptest_start(struct glia_proc *g, const char *extra_conf)
         bail("cannot write glia.conf", NULL);
     fprintf(f, "[general]\ntemplates = %s\n", httptest_templates_dir());
     fprintf(f,
-            "[general]\nserver_name = glia.test\n"
+            "[general]\nserver_name = %s\n"
             "public_baseurl = http://127.0.0.1\nlog_level = info\n"
             "[http]\nbind_address = 127.0.0.1\nport = 0\nthreads = 4\n"
             "shutdown_timeout = 10\n"
             "[db]\ndsn = %s\n"
             "[crypto]\nsigning_key_file = signing.key\n%s",
-            dsn, extra_conf != NULL ? extra_conf : "");
+            o->server_name != NULL ? o->server_name : "glia.test", dsn,
+            extra_conf != NULL ? extra_conf : "");
     fclose(f);
     free(path);
     launch(g);

@@ -33,6 +33,15 @@ struct http_resp {
  * a test can add sections or override nothing else. Bails out on failure.
  */
 void httptest_start(struct glia_proc *g, const char *extra_conf);
+/** What httptest_start_as() may change. NULL members: the defaults. */
+struct httptest_opts {
+    const char *server_name; /* default glia.test */
+    const char *dsn;         /* default $GLIA_TEST_DSN */
+    const char *key_file;    /* a key to copy in; default: a new one */
+    const char *extra_conf;
+};
+/** Start glia as httptest_start(), with another name, database or key. */
+void httptest_start_as(struct glia_proc *g, const struct httptest_opts *o);
 /**
  * Start a helper server (a fake homeserver, an SMTP sink): fork, exec
  * argv[0] with argv (stderr appended to logfile if not NULL), and wait up to

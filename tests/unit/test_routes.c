@@ -8,7 +8,7 @@
 static const char *
 matched_path(unsigned int method, const char *path, struct route_match *m)
 {
-    routes_match(false, method, path, m);
+    routes_match(0, method, path, m);
     return m->route != NULL ? m->route->path : NULL;
 }
 
@@ -65,16 +65,20 @@ main(void)
     ok(matched_path(HTTP_POST, "/_matrix/identity/internal/bind", &m) == NULL &&
            m.allowed == 0,
        "internal/bind is unknown on the public listener");
-    routes_match(true, HTTP_POST, "/_matrix/identity/internal/bind", &m);
+    routes_match(ROUTE_INTERNAL, HTTP_POST, "/_matrix/identity/internal/bind",
+                 &m);
     ok(m.route != NULL &&
            strcmp(m.route->path, "/_matrix/identity/internal/bind") == 0,
        "internal/bind on the internal listener");
-    routes_match(true, HTTP_POST, "/_matrix/identity/internal/unbind", &m);
+    routes_match(ROUTE_INTERNAL, HTTP_POST, "/_matrix/identity/internal/unbind",
+                 &m);
     ok(m.route != NULL, "internal/unbind on the internal listener");
-    routes_match(true, HTTP_POST, "/_matrix/identity/v2/3pid/bind", &m);
+    routes_match(ROUTE_INTERNAL, HTTP_POST, "/_matrix/identity/v2/3pid/bind",
+                 &m);
     ok(m.route == NULL && m.allowed == 0,
        "public routes are unknown on the internal listener");
-    routes_match(true, HTTP_GET, "/_matrix/identity/internal/bind", &m);
+    routes_match(ROUTE_INTERNAL, HTTP_GET, "/_matrix/identity/internal/bind",
+                 &m);
     ok(m.route == NULL && m.allowed == HTTP_POST, "internal: GET is a 405");
     is_str(matched_path(HTTP_POST, "/_matrix/identity/v2/3pid/unbind", &m),
            "/_matrix/identity/v2/3pid/unbind", "v2 unbind");
