@@ -148,36 +148,23 @@ email_request_args_parse(const json_t *body,
                          struct email_request_args *args,
                          const char **bad_field)
 {
-    json_t *secret = json_object_get(body, "client_secret");
-    json_t *email = json_object_get(body, "email");
-    json_t *attempt = json_object_get(body, "send_attempt");
-    json_t *next = json_object_get(body, "next_link");
+    static const char *const required[] = {"email", NULL};
+    struct validation_common_args common;
+    const json_t *email = json_object_get(body, "email");
+    enum mxerr err = validation_common_args(body, required, &common, bad_field);
 
     memset(args, 0, sizeof(*args));
-    *bad_field = secret == NULL    ? "client_secret"
-                 : email == NULL   ? "email"
-                 : attempt == NULL ? "send_attempt"
-                                   : NULL;
-    if (*bad_field != NULL)
-        return MXERR_MISSING_PARAMS;
-    *bad_field = "client_secret";
-    if (!json_is_string(secret) ||
-        !validation_id_valid(json_string_value(secret)))
-        return MXERR_INVALID_PARAM;
-    *bad_field = "send_attempt";
-    if (!validation_send_attempt(attempt, &args->send_attempt))
-        return MXERR_INVALID_PARAM;
-    *bad_field = "next_link";
-    if (next != NULL && !json_is_null(next) && !json_is_string(next))
-        return MXERR_INVALID_PARAM;
+    if (err != MXERR_NONE)
+        return err;
     *bad_field = "email";
     if (!json_is_string(email) || json_string_length(email) == 0 ||
         json_string_length(email) > EMAIL_INPUT_MAX)
         return MXERR_INVALID_EMAIL;
     *bad_field = NULL;
-    args->client_secret = json_string_value(secret);
+    args->client_secret = common.client_secret;
     args->email = json_string_value(email);
-    args->next_link = json_string_value(next); /* NULL unless a string */
+    args->send_attempt = common.send_attempt;
+    args->next_link = common.next_link;
     return MXERR_NONE;
 }
 

@@ -144,41 +144,24 @@ msisdn_request_args_parse(const json_t *body,
                           struct msisdn_request_args *args,
                           const char **bad_field)
 {
-    json_t *secret = json_object_get(body, "client_secret");
-    json_t *country = json_object_get(body, "country");
-    json_t *number = json_object_get(body, "phone_number");
-    json_t *attempt = json_object_get(body, "send_attempt");
-    json_t *next = json_object_get(body, "next_link");
+    static const char *const required[] = {"country", "phone_number", NULL};
+    struct validation_common_args common;
+    const json_t *country = json_object_get(body, "country");
+    const json_t *number = json_object_get(body, "phone_number");
+    enum mxerr err = validation_common_args(body, required, &common, bad_field);
 
     memset(args, 0, sizeof(*args));
-    *bad_field = secret == NULL    ? "client_secret"
-                 : country == NULL ? "country"
-                 : number == NULL  ? "phone_number"
-                 : attempt == NULL ? "send_attempt"
-                                   : NULL;
-    if (*bad_field != NULL)
-        return MXERR_MISSING_PARAMS;
-    *bad_field = "client_secret";
-    if (!json_is_string(secret) ||
-        !validation_id_valid(json_string_value(secret)))
-        return MXERR_INVALID_PARAM;
-    *bad_field = "send_attempt";
-    if (!validation_send_attempt(attempt, &args->send_attempt))
-        return MXERR_INVALID_PARAM;
-    *bad_field = "next_link";
-    if (next != NULL && !json_is_null(next) && !json_is_string(next))
-        return MXERR_INVALID_PARAM;
-    *bad_field = "country";
-    if (!json_is_string(country))
-        return MXERR_INVALID_PARAM;
-    *bad_field = "phone_number";
-    if (!json_is_string(number))
+    if (err != MXERR_NONE)
+        return err;
+    *bad_field = !json_is_string(country) ? "country" : "phone_number";
+    if (!json_is_string(country) || !json_is_string(number))
         return MXERR_INVALID_PARAM;
     *bad_field = NULL;
-    args->client_secret = json_string_value(secret);
+    args->client_secret = common.client_secret;
     args->country = json_string_value(country);
     args->phone_number = json_string_value(number);
-    args->next_link = json_string_value(next);
+    args->send_attempt = common.send_attempt;
+    args->next_link = common.next_link;
     return MXERR_NONE;
 }
 

@@ -146,6 +146,44 @@ reply_limited(struct request *rq, int64_t wait_ms)
 
 /* ---- requestToken ------------------------------------------------------- */
 
+enum mxerr
+validation_common_args(const json_t *body,
+                       const char *const medium_required[],
+                       struct validation_common_args *out,
+                       const char **bad_field)
+{
+    const json_t *secret = json_object_get(body, "client_secret");
+    const json_t *attempt = json_object_get(body, "send_attempt");
+    const json_t *next = json_object_get(body, "next_link");
+
+    memset(out, 0, sizeof(*out));
+    *bad_field = "client_secret";
+    if (secret == NULL)
+        return MXERR_MISSING_PARAMS;
+    for (size_t i = 0; medium_required[i] != NULL; i++) {
+        *bad_field = medium_required[i];
+        if (json_object_get(body, medium_required[i]) == NULL)
+            return MXERR_MISSING_PARAMS;
+    }
+    *bad_field = "send_attempt";
+    if (attempt == NULL)
+        return MXERR_MISSING_PARAMS;
+    *bad_field = "client_secret";
+    if (!json_is_string(secret) ||
+        !validation_id_valid(json_string_value(secret)))
+        return MXERR_INVALID_PARAM;
+    *bad_field = "send_attempt";
+    if (!validation_send_attempt(attempt, &out->send_attempt))
+        return MXERR_INVALID_PARAM;
+    *bad_field = "next_link";
+    if (next != NULL && !json_is_null(next) && !json_is_string(next))
+        return MXERR_INVALID_PARAM;
+    *bad_field = NULL;
+    out->client_secret = json_string_value(secret);
+    out->next_link = json_string_value(next); /* NULL unless a string */
+    return MXERR_NONE;
+}
+
 struct delivery {
     const struct validation_medium *m;
     void *job;

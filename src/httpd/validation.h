@@ -61,6 +61,26 @@ bool validation_next_link_ok(const char *url, const char *allowed_domains);
  */
 bool validation_send_attempt(const json_t *v, int64_t *out);
 
+/** The members every requestToken has, whatever the medium. */
+struct validation_common_args {
+    const char *client_secret; /* borrowed from the body */
+    int64_t send_attempt;
+    const char *next_link; /* NULL if absent */
+};
+/**
+ * Check the members every requestToken has (pure, unit-tested through the
+ * media's parsers): presence of client_secret, then of the medium's own
+ * required members (in order), then send_attempt; then the formats of
+ * client_secret, send_attempt and the optional next_link.
+ * @param medium_required the medium's required members, NULL-terminated
+ * @param[out] bad_field the member at fault, or NULL
+ * @return MXERR_NONE, MXERR_MISSING_PARAMS or MXERR_INVALID_PARAM
+ */
+enum mxerr validation_common_args(const json_t *body,
+                                  const char *const medium_required[],
+                                  struct validation_common_args *out,
+                                  const char **bad_field);
+
 /**
  * The common part of requestToken, after the medium checked its arguments:
  * rate limits, find-or-create the session, and deliver the token when this

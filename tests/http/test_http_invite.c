@@ -671,12 +671,7 @@ main(void)
     pgtest_reset();
     if (mkdtemp(dir) == NULL)
         skip_all("mkdtemp failed");
-    cmd = xasprintf("sh %s/tests/helpers/make-certs.sh %s >/dev/null 2>&1",
-                    getenv("top_srcdir") != NULL ? getenv("top_srcdir") : ".",
-                    dir);
-    if (system(cmd) != 0)
-        skip_all("cannot make test certificates (openssl missing?)");
-    free(cmd);
+    httptest_make_certs(dir, NULL);
     snprintf(outbox, sizeof(outbox), "%s/outbox", dir);
     mkdir(outbox, 0755);
     snprintf(onbind_log, sizeof(onbind_log), "%s/onbind.log", dir);

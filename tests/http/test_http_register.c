@@ -119,12 +119,7 @@ main(void)
     pgtest_reset();
     if (mkdtemp(certdir) == NULL)
         skip_all("mkdtemp failed");
-    cmd = xasprintf("sh %s/tests/helpers/make-certs.sh %s >/dev/null 2>&1",
-                    getenv("top_srcdir") != NULL ? getenv("top_srcdir") : ".",
-                    certdir);
-    if (system(cmd) != 0)
-        skip_all("cannot make test certificates (openssl missing?)");
-    free(cmd);
+    httptest_make_certs(certdir, NULL);
     start_fake_hs();
     snprintf(hs, sizeof(hs), "127.0.0.1:%u", hs_port);
     ca_conf = xasprintf("verify_tls = true\nca_file = %s/ca.pem\n"

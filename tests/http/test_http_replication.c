@@ -436,13 +436,8 @@ main(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     if (mkdtemp(dir) == NULL)
         skip_all("mkdtemp failed");
-    cmd = xasprintf("sh %s/tests/helpers/make-peer-certs.sh %s glia-a.test "
-                    "glia-b.test glia-c.test stranger.test >/dev/null 2>&1",
-                    getenv("top_srcdir") != NULL ? getenv("top_srcdir") : ".",
-                    dir);
-    if (system(cmd) != 0)
-        skip_all("cannot make test certificates (openssl missing?)");
-    free(cmd);
+    httptest_make_certs(dir, "glia-a.test glia-b.test glia-c.test "
+                             "stranger.test");
 
     for (int i = 0; i < N; i++) {
         const char *base = getenv("GLIA_TEST_DSN");

@@ -449,12 +449,7 @@ main(void)
     pgtest_reset();
     if (mkdtemp(dir) == NULL)
         skip_all("mkdtemp failed");
-    cmd = xasprintf("sh %s/tests/helpers/make-certs.sh %s >/dev/null 2>&1",
-                    getenv("top_srcdir") != NULL ? getenv("top_srcdir") : ".",
-                    dir);
-    if (system(cmd) != 0)
-        skip_all("cannot make test certificates (openssl missing?)");
-    free(cmd);
+    httptest_make_certs(dir, NULL);
     k1 = signing_key_generate("k1");
     wrong = signing_key_generate("k1"); /* same id, another key */
     unknown = signing_key_generate("nope");

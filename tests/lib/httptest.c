@@ -209,6 +209,21 @@ httptest_templates_dir(void)
     return path;
 }
 
+void
+httptest_make_certs(const char *dir, const char *names)
+{
+    const char *top = getenv("top_srcdir");
+    char *cmd = xasprintf(
+        "sh %s/tests/helpers/%s %s %s >/dev/null 2>&1", top != NULL ? top : ".",
+        names != NULL ? "make-peer-certs.sh" : "make-certs.sh", dir,
+        names != NULL ? names : "");
+    int rc = system(cmd);
+
+    free(cmd);
+    if (rc != 0)
+        skip_all("cannot make test certificates (openssl missing?)");
+}
+
 unsigned int
 httptest_free_port(void)
 {

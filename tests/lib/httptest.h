@@ -57,6 +57,12 @@ unsigned int httptest_spawn(const char *const argv[],
 /** @return a loopback TCP port nobody listens on right now (for listeners
  * a test configures, such as [metrics] or [internal]). */
 unsigned int httptest_free_port(void);
+/**
+ * Make the test certificates in dir with tests/helpers/make-certs.sh, or
+ * with make-peer-certs.sh when names is not NULL (space-separated peer
+ * names). Skips the whole test when openssl is missing.
+ */
+void httptest_make_certs(const char *dir, const char *names);
 /** @return the absolute path of the source tree's templates (static). */
 const char *httptest_templates_dir(void);
 /** Start again with the same dir (same key and config); new port. */
