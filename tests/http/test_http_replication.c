@@ -62,21 +62,17 @@ static int
 run(const char *cmd, char *out, size_t outlen)
 {
     FILE *p = popen(cmd, "r");
-    char line[4096];
-    int st;
+    int c;
 
     if (out != NULL)
         out[0] = '\0';
     if (p == NULL)
         return -1;
-    if (fgets(line, sizeof(line), p) != NULL && out != NULL) {
-        line[strcspn(line, "\n")] = '\0';
-        snprintf(out, outlen, "%s", line);
-    }
-    while (fgets(line, sizeof(line), p) != NULL)
+    if (out != NULL && fgets(out, (int)outlen, p) != NULL)
+        out[strcspn(out, "\n")] = '\0';
+    while ((c = fgetc(p)) != EOF)
         ;
-    st = pclose(p);
-    return st;
+    return pclose(p);
 }
 
 static const char *
