@@ -160,6 +160,13 @@ app_open(struct app *app, const struct config *cfg, const char *config_path)
     app->limit_sms_global =
         ratelimit_new(cfg->ratelimit_sms_global_burst,
                       (int64_t)cfg->ratelimit_sms_global_interval * 1000, 1);
+    app->sms_v1_clients = netlist_parse(cfg->sms_v1_clients, &why);
+    if (app->sms_v1_clients == NULL) {
+        LOG_ERROR("[sms] v1_clients: %s", why);
+        free(why);
+        app_close(app);
+        return 2;
+    }
     app->sms = sms_sender_new(cfg, app->fed, &why);
     if (app->sms == NULL) {
         LOG_ERROR("%s", why);
@@ -183,6 +190,7 @@ app_close(struct app *app)
     ratelimit_free(app->limit_sms_country);
     ratelimit_free(app->limit_sms_global);
     sms_sender_free(app->sms);
+    netlist_free(app->sms_v1_clients);
     fed_client_free(app->fed);
     metrics_free(app->metrics);
     signing_key_free(app->key);

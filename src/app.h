@@ -37,6 +37,7 @@ struct app {
     struct ratelimit *limit_sms_country; /* text messages per country */
     struct ratelimit *limit_sms_global;  /* text messages overall */
     struct sms_sender *sms;              /* [sms] provider */
+    struct netlist *sms_v1_clients;      /* may use v1 msisdn requestToken */
 };
 
 /**

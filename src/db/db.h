@@ -485,6 +485,13 @@ enum db_status db_peer_refused(struct db *db,
                                const char *why,
                                int64_t now_ms);
 /**
+ * Send peer the changes it refused again: forget the refusals and move its
+ * cursor back before the first of them (what it already has is re-sent,
+ * which receivers ignore).
+ * @return the number of refusals forgotten, or an error
+ */
+enum db_status db_peer_retry(struct db *db, const char *peer);
+/**
  * Full state of peer for operators: progress, what it has not taken yet
  * (counted from self's changes) and what it refused.
  */

@@ -165,6 +165,40 @@ db_peer_refused(struct db *db,
     return db_exec_cmd(db, &st, params);
 }
 
+struct retry_ctx {
+    const char *peer;
+};
+
+static enum db_status
+retry_tx(struct db *db, void *cls)
+{
+    static struct db_stmt rewind = DB_STMT(
+        "db_peer_retry_rewind",
+        "UPDATE glia.replication_peers SET last_sent_id = LEAST(last_sent_id, "
+        "(SELECT min(change_id) - 1 FROM glia.replication_refused WHERE "
+        "peer = $1)), next_attempt_ts = 0, failures = 0 WHERE name = $1 AND "
+        "EXISTS (SELECT 1 FROM glia.replication_refused WHERE peer = $1)",
+        1);
+    static struct db_stmt forget =
+        DB_STMT("db_peer_retry_forget",
+                "DELETE FROM glia.replication_refused WHERE peer = $1", 1);
+    struct retry_ctx *ctx = cls;
+    const char *params[] = {ctx->peer};
+    enum db_status qs = db_exec_cmd(db, &rewind, params);
+
+    if (qs < 0)
+        return qs;
+    return db_exec_cmd(db, &forget, params);
+}
+
+enum db_status
+db_peer_retry(struct db *db, const char *peer)
+{
+    struct retry_ctx ctx = {peer};
+
+    return db_run_tx(db, "peer_retry", retry_tx, &ctx);
+}
+
 enum db_status
 db_peer_report(struct db *db,
                const char *self,

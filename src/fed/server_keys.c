@@ -190,11 +190,18 @@ cache_put(struct fed_client *c,
 
     pthread_mutex_lock(&c->keys_lock);
     for (size_t i = 0; i < c->keys_len; i++) {
-        if (strcmp(c->keys[i].name, name) == 0) {
-            e = &c->keys[i];
-            free(e->keys);
-            break;
+        if (strcmp(c->keys[i].name, name) != 0)
+            continue;
+        e = &c->keys[i];
+        /* A failed refetch (asked for by a request naming an unknown key,
+         * which anyone can send) must not throw away keys still valid. */
+        if (keys == NULL && e->n_keys > 0 && e->valid_until > now) {
+            e->fetched = now;
+            pthread_mutex_unlock(&c->keys_lock);
+            return;
         }
+        free(e->keys);
+        break;
     }
     if (e == NULL && c->keys_len == FED_KEYS_CACHE_MAX) {
         size_t oldest = 0;

@@ -89,6 +89,10 @@ handler_replicate_push(struct request *rq, const json_t *body)
         repl_batch_free(&b);
         return http_reply_internal(rq, "replicate");
     }
+    if (b.skipped > 0)
+        LOG_WARN("req %llu: ignored %zu signed association(s) from %s with "
+                 "an unusable address",
+                 (unsigned long long)rq->id, b.skipped, peer->name);
     LOG_INFO("req %llu: applied %zu association(s) from %s",
              (unsigned long long)rq->id, b.n, peer->name);
     repl_batch_free(&b);

@@ -16,6 +16,7 @@
 #include "util/config.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/netaddr.h"
 #include "util/phone.h"
 #include "util/ratelimit.h"
 #include "util/time.h"
@@ -179,6 +180,13 @@ handler_msisdn_request_token(struct request *rq, const json_t *body)
 
     if (err != MXERR_NONE)
         return http_reply_error(rq, err, bad_field);
+    /* The v1 route has no account behind it: only the homeservers the
+     * operator lists may make glia send (paid) messages through it. */
+    if ((rq->match.route->flags & ROUTE_AUTH) == 0 &&
+        !netlist_contains(rq->app->sms_v1_clients, http_client_ip(rq)))
+        return http_reply_error(rq, MXERR_FORBIDDEN,
+                                "phone validation over the v1 API is only "
+                                "for the homeservers in [sms] v1_clients");
     if (phone_parse(args.country, args.phone_number, &pn) != 0)
         return http_reply_error(rq, MXERR_INVALID_ADDRESS,
                                 "not a valid phone number for that country");

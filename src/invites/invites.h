@@ -56,8 +56,9 @@ struct onbind_sender;
 
 /** Leased per attempt: a sender that dies leaves the entry to others. */
 #define ONBIND_LEASE_MS (120LL * 1000)
-/** Entries claimed per round, and how often an idle sender looks. */
-#define ONBIND_BATCH    16
+/** Entries claimed at a time (one: each gets its own full lease, however
+ * slow the ones before it were), and how often an idle sender looks. */
+#define ONBIND_BATCH    1
 #define ONBIND_POLL_MS  1000
 
 /**

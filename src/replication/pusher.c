@@ -19,13 +19,16 @@
  * answers with failed_ids (sydent's M_VERIFICATION_FAILED), those changes
  * are recorded in glia.replication_refused, logged, shown by glia-admin
  * peer list, and never sent to that peer again; the rest of the batch goes
- * at once. Refusals without failed_ids (an unknown peer, TLS, 5xx) are
- * retried with backoff: they are the peer's or the network's trouble, not
- * an entry's.
+ * at once. When a peer refuses a whole batch (typically a wrong key for
+ * us), or answers without failed_ids (an unknown peer, TLS, 5xx), nothing
+ * is skipped: the batch is retried with backoff, since that is the peer's
+ * or the network's trouble, not an entry's. glia-admin peer retry resends
+ * refused changes once their cause is fixed.
  */
 #include "replication/replication.h"
 
 #include "app.h"
+#include "crypto/crypto.h"
 #include "util/buf.h"
 #include "util/config.h"
 #include "util/log.h"
@@ -286,8 +289,12 @@ push_round(struct peer_worker *w, struct db *db)
         return REPL_POLL_MS;
     }
     body = json_pack("{s:O}", "sgAssocs", b.sg);
-    text = json_dumps(body, JSON_COMPACT);
+    text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
     json_decref(body);
+    if (text == NULL) {
+        json_decref(b.sg);
+        return REPL_POLL_MS;
+    }
     status = post(cfg, peer, text, &resp, &why);
     free(text);
     if (status >= 200 && status <= 299) {
@@ -300,8 +307,12 @@ push_round(struct peer_worker *w, struct db *db)
         /* A full batch: more may wait. */
         return b.n == REPL_BATCH ? 0 : REPL_POLL_MS;
     }
+    /* Some entries refused: those are the entries' trouble. All of them
+     * refused: more likely the peer's (a wrong key for us), so back off
+     * and keep them, rather than give up on everything. */
     if (status >= 400 && status <= 499 &&
         json_array_size(json_object_get(resp, "failed_ids")) > 0 &&
+        json_array_size(json_object_get(resp, "failed_ids")) < b.n &&
         record_refused(db, peer, resp, b.sg) > 0) {
         /* The rest of the batch goes again at once, without them. */
         json_decref(resp);
@@ -356,6 +367,10 @@ repl_pusher_start(const struct app *app)
 
     if (cfg->n_peers == 0)
         return NULL;
+    if (strcmp(app->key->key_id, "ed25519:0") != 0)
+        LOG_WARN("replication: the signing key is %s; sydent peers accept "
+                 "only ed25519:0 and will refuse every change",
+                 app->key->key_id);
     p = xcalloc(1, sizeof(*p));
     p->app = app;
     pthread_mutex_init(&p->lock, NULL);

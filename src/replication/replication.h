@@ -46,14 +46,17 @@ struct repl_batch {
     char **strings; /* what e points into (freed with the batch) */
     size_t n_strings;
     json_t *failed_ids; /* origin ids that failed, as strings */
+    size_t skipped;     /* signed, but with no usable address: ignored */
     const char *error;  /* the first failure's reason, for the error text */
 };
 
 /**
  * Check a push body from peer: {"sgAssocs": {"<id>": signed assoc, ...}}.
  * Every entry must be signed by peer's own name with its key (any
- * "ed25519:" key id), have the fields sydent requires, an integer id, and a
- * valid address (emails are case-folded here). Entries are ordered by id.
+ * "ed25519:" key id), have the fields sydent requires and an integer id, or
+ * it fails. Addresses are canonicalised leniently (a peer accepted them):
+ * a signed entry whose address is unusable is skipped, not failed.
+ * Entries are ordered by id.
  * @param[out] b the entries, and failed_ids (empty when all are good)
  * @return 0; -1 if the body is not a push at all (no sgAssocs object)
  */

@@ -9,6 +9,7 @@
  *   bind, unbind   make or end a binding, as the internal API does
  *   peer list      replication peers: queue position, lag, last success,
  *                  last error, refused changes
+ *   peer retry     send a peer the changes it refused again
  *   sign-json    sign a JSON object from stdin with the server's key, to
  *                check interoperability or debug a peer's verification
  */
@@ -58,7 +59,9 @@ usage(FILE *out)
                  "binding\n"
                  "  unbind -c FILE MEDIUM ADDRESS MXID  end a binding\n"
                  "  peer list -c FILE              replication peers and "
-                 "their progress\n");
+                 "their progress\n"
+                 "  peer retry -c FILE NAME        resend what NAME "
+                 "refused\n");
 }
 
 struct opts {
@@ -397,8 +400,27 @@ cmd_peer_list(const struct opts *o)
     int64_t now = time_now_ms();
     int rc = 0;
 
+    if (o->nargs == 2 && strcmp(o->args[0], "retry") == 0) {
+        enum db_status qs;
+
+        cfg = load_config(o);
+        if (cfg == NULL)
+            return 2;
+        db = db_new(cfg->db_dsn);
+        qs = db_peer_retry(db, o->args[1]);
+        db_free(db);
+        config_free(cfg);
+        if (qs < 0) {
+            fprintf(stderr, "glia-admin: cannot update the database\n");
+            return 1;
+        }
+        printf("%d refused change(s) will be sent to %s again\n", (int)qs,
+               o->args[1]);
+        return 0;
+    }
     if (o->nargs != 1 || strcmp(o->args[0], "list") != 0) {
-        fprintf(stderr, "glia-admin peer: only \"peer list\" exists\n");
+        fprintf(stderr, "glia-admin peer: \"peer list\" or \"peer retry "
+                        "NAME\"\n");
         return 2;
     }
     cfg = load_config(o);

@@ -66,6 +66,28 @@ dotted(const char *s,
 }
 
 int
+email_casefold(const char *in, char **out)
+{
+    size_t len = strlen(in);
+    uint8_t *folded;
+    size_t folded_len = 0;
+
+    *out = NULL;
+    if (len == 0 || len > EMAIL_MAX ||
+        u8_check((const uint8_t *)in, len) != NULL)
+        return -1;
+    folded =
+        u8_casefold((const uint8_t *)in, len, NULL, NULL, NULL, &folded_len);
+    if (folded == NULL || folded_len == 0) {
+        free(folded);
+        return -1;
+    }
+    *out = xstrndup((const char *)folded, folded_len);
+    free(folded);
+    return 0;
+}
+
+int
 email_canonicalise(const char *in, char **out)
 {
     size_t len = strlen(in);

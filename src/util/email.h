@@ -15,4 +15,13 @@
  */
 int email_canonicalise(const char *in, char **out);
 
+/**
+ * Case-fold any UTF-8 text, without the syntax check: for addresses other
+ * servers already accepted (replication), which must be stored as sydent
+ * stores them even when glia would have refused them.
+ * @param[out] out the folded text (caller frees)
+ * @return 0, or -1 if in is not valid UTF-8 or empty
+ */
+int email_casefold(const char *in, char **out);
+
 #endif

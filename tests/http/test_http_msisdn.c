@@ -280,7 +280,7 @@ openmarket(void)
                            "url = http://127.0.0.1:%u/openmarket/sms/v4/mt\n"
                            "username = om\npassword = s3cret\n"
                            "originators = 44:short:12345, default:alpha:Glia\n"
-                           "deny_countries = 7\n",
+                           "deny_countries = 7\nv1_clients = 127.0.0.1/32\n",
                            gw_port);
     struct http_resp r;
     json_t *req;
@@ -493,6 +493,14 @@ twilio(void)
     free(conf);
     ok(validate("US", "(650) 253-0000", "t1", twilio_text, NULL, 0),
        "twilio: validated with the texted code");
+    {
+        struct http_resp r;
+
+        is_int(request(V1, NULL, "US", "650 253 0000", "t2", 1, &r), 403,
+               "v1 requestToken without [sms] v1_clients: 403");
+        is_str(http_resp_errcode(&r), "M_FORBIDDEN", "M_FORBIDDEN");
+        http_resp_free(&r);
+    }
     req = gateway_last();
     is_str(json_string_value(json_object_get(req, "path")),
            "/twilio/Messages.json", "posted to the Messages resource");
