@@ -85,25 +85,6 @@ sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
-/* Run a command; its first line of output into out. @return exit status */
-static int
-run(const char *cmd, char *out, size_t outlen)
-{
-    FILE *p = popen(cmd, "r");
-    int st;
-
-    out[0] = '\0';
-    if (p == NULL)
-        return -1;
-    if (fgets(out, (int)outlen, p) == NULL)
-        out[0] = '\0';
-    out[strcspn(out, "\n")] = '\0';
-    while (fgetc(p) != EOF)
-        ;
-    st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 /* One value from the test database ("" if none). */
 static const char *
 sql(const char *query)
@@ -112,7 +93,7 @@ sql(const char *query)
     char *cmd =
         xasprintf("psql -Atqc \"%s\" '%s'", query, getenv("GLIA_TEST_DSN"));
 
-    run(cmd, out, sizeof(out));
+    httptest_run(cmd, out, sizeof(out));
     free(cmd);
     return out;
 }
@@ -129,7 +110,7 @@ mail_to(const char *address)
     static char out[262144];
     json_t *j;
 
-    run(cmd, out, sizeof(out));
+    httptest_run(cmd, out, sizeof(out));
     free(cmd);
     j = json_loads(out, 0, NULL);
     return j != NULL ? j : json_object();
@@ -245,7 +226,7 @@ python_verifies(const json_t *obj,
         "sys.argv[3],sys.argv[2]); s.verify_signed_json(json.load(open("
         "sys.argv[1])),sys.argv[4],vk)' %s %s %s %s 2>&1",
         path, pk_b64, key_version, entity);
-    st = run(cmd, out, sizeof(out));
+    st = httptest_run(cmd, out, sizeof(out));
     if (st != 0)
         diag("signedjson: %s", out);
     free(cmd);

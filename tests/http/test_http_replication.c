@@ -66,31 +66,13 @@ now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Run a shell command; first output line into out (may be NULL). */
-static int
-run(const char *cmd, char *out, size_t outlen)
-{
-    FILE *p = popen(cmd, "r");
-    int c;
-
-    if (out != NULL)
-        out[0] = '\0';
-    if (p == NULL)
-        return -1;
-    if (out != NULL && fgets(out, (int)outlen, p) != NULL)
-        out[strcspn(out, "\n")] = '\0';
-    while ((c = fgetc(p)) != EOF)
-        ;
-    return pclose(p);
-}
-
 static const char *
 sql(int node, const char *query)
 {
     static char out[1024];
     char *cmd = xasprintf("psql -Atqc \"%s\" '%s'", query, dsn[node]);
 
-    run(cmd, out, sizeof(out));
+    httptest_run(cmd, out, sizeof(out));
     free(cmd);
     return out;
 }
@@ -468,7 +450,7 @@ refused_entry(void)
                     getenv("GLIA_ADMIN_BIN") != NULL ? getenv("GLIA_ADMIN_BIN")
                                                      : "src/glia-admin",
                     g[0].dir);
-    run(cmd, out, sizeof(out));
+    httptest_run(cmd, out, sizeof(out));
     is_str(out, "1 refused change(s) will be sent to glia-d.test again",
            "glia-admin peer retry");
     free(cmd);

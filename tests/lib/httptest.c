@@ -209,6 +209,25 @@ httptest_templates_dir(void)
     return path;
 }
 
+int
+httptest_run(const char *cmd, char *out, size_t outlen)
+{
+    FILE *p = popen(cmd, "r");
+    int c;
+    int st;
+
+    if (out != NULL && outlen > 0)
+        out[0] = '\0';
+    if (p == NULL)
+        return -1;
+    if (out != NULL && outlen > 0 && fgets(out, (int)outlen, p) != NULL)
+        out[strcspn(out, "\n")] = '\0';
+    while ((c = fgetc(p)) != EOF)
+        ;
+    st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
 void
 httptest_make_certs(const char *dir, const char *names)
 {

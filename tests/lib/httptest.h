@@ -54,6 +54,12 @@ unsigned int httptest_spawn(const char *const argv[],
                             const char *portfile,
                             const char *logfile,
                             pid_t *pid);
+/**
+ * Run a shell command; its first output line (without the newline) goes
+ * into out (may be NULL), the rest is read and dropped.
+ * @return its exit status, or -1 if it did not exit normally
+ */
+int httptest_run(const char *cmd, char *out, size_t outlen);
 /** @return a loopback TCP port nobody listens on right now (for listeners
  * a test configures, such as [metrics] or [internal]). */
 unsigned int httptest_free_port(void);
