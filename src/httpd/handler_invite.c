@@ -302,6 +302,13 @@ handler_store_invite(struct request *rq, const json_t *body)
     if (strcmp(a.sender, rq->user_id) != 0)
         return http_reply_error(rq, MXERR_FORBIDDEN,
                                 "sender is not the account's own user");
+    if (invite_blocked(
+            cfg->invites_blocked_homeservers, cfg->invites_blocked_rooms,
+            cfg->invites_blocked_keywords, body, a.sender, a.room_id)) {
+        LOG_INFO("req %llu: invite refused by a block-list",
+                 (unsigned long long)rq->id);
+        return http_reply_error(rq, MXERR_FORBIDDEN, "invite not allowed");
+    }
     if (email_canonicalise(a.address, &canon) != 0)
         return http_reply_error(rq, MXERR_INVALID_EMAIL, NULL);
     snprintf(key, sizeof(key), "invite:%s", a.sender);

@@ -16,6 +16,7 @@
 #define GLIA_INVITES_INVITES_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,6 +40,20 @@ char *invite_redact_address(const char *address, int user_keep, int dom_keep);
  * @return a copy (caller frees)
  */
 char *invite_truncate(const char *s, size_t max, size_t keep);
+
+/**
+ * Is this invite refused by the operator's block-lists (pure)? Each list
+ * is comma-separated (NULL: empty): server names matched against the
+ * sender's server (case-insensitively), room ids matched exactly, and
+ * words matched case-insensitively inside every string value of the body
+ * (a web client URL without its scheme, so "http" blocks nothing there).
+ */
+bool invite_blocked(const char *homeservers,
+                    const char *rooms,
+                    const char *keywords,
+                    const json_t *body,
+                    const char *sender,
+                    const char *room_id);
 
 /**
  * The `signed` block of an onbind invite: {mxid, token, signatures}, signed

@@ -627,6 +627,20 @@ expiry_and_refusals(void)
     is_int(store("not-an-address", &r), 400, "a bad address: 400");
     is_str(http_resp_errcode(&r), "M_INVALID_EMAIL", "M_INVALID_EMAIL");
     http_resp_free(&r);
+    is_int(http_call(&g, "POST", STORE, "atok",
+                     "{\"medium\":\"email\",\"address\":\"x@example.org\","
+                     "\"room_id\":\"!room:hs.test\",\"room_name\":"
+                     "\"Free Casino\",\"sender\":\"@alice:hs.test\"}",
+                     &r),
+           403, "a blocked keyword in the room name: 403");
+    http_resp_free(&r);
+    is_int(http_call(&g, "POST", STORE, "etok",
+                     "{\"medium\":\"email\",\"address\":\"x@example.org\","
+                     "\"room_id\":\"!room:hs.test\","
+                     "\"sender\":\"@eve:evil.test\"}",
+                     &r),
+           403, "a sender on a blocked homeserver: 403");
+    http_resp_free(&r);
     is_int(http_call(&g, "POST", STORE, NULL,
                      "{\"medium\":\"email\",\"address\":\"x@example.org\","
                      "\"room_id\":\"!room:hs.test\","
@@ -667,11 +681,14 @@ main(void)
                      "allow_private_addresses = true\n"
                      "[internal]\nport = %u\n"
                      "[invites]\nretry_max_interval = 1\n"
+                     "blocked_homeservers = evil.test\n"
+                     "blocked_keywords = casino\n"
                      "[ratelimit]\ninvite_burst = 100\n",
                      outbox, dir, iport);
     httptest_start(&g, conf);
     free(conf);
     httptest_seed_account("@alice:hs.test", "atok");
+    httptest_seed_account("@eve:evil.test", "etok");
     http_call(&g, "GET", "/_matrix/identity/v2/pubkey/ed25519:0", NULL, NULL,
               &r);
     snprintf(glia_pk_b64, sizeof(glia_pk_b64), "%s",

@@ -103,6 +103,31 @@ main(void)
                  &bad),
            MXERR_INVALID_EMAIL, "empty address");
 
+    {
+        json_t *b =
+            json_pack("{s:s, s:s, s:s, s:s}", "room_name", "Free CASINO chips",
+                      "sender", "@s:Evil.Test", "room_id", "!r:hs.test",
+                      "org.matrix.web_client_location", "https://app.example");
+
+        ok(invite_blocked("good.test, evil.test", NULL, NULL, b, "@s:Evil.Test",
+                          "!r:hs.test"),
+           "blocked: the sender's homeserver (any case)");
+        ok(!invite_blocked("evil.test.org", NULL, NULL, b, "@s:Evil.Test",
+                           "!r:hs.test"),
+           "not a suffix match");
+        ok(invite_blocked(NULL, "!x:hs.test,!r:hs.test", NULL, b,
+                          "@s:Evil.Test", "!r:hs.test"),
+           "blocked: the room");
+        ok(invite_blocked(NULL, NULL, " casino ", b, "@s:Evil.Test",
+                          "!r:hs.test"),
+           "blocked: a keyword, case-insensitively");
+        ok(!invite_blocked(NULL, NULL, "https,http", b, "@s:Evil.Test",
+                           "!r:hs.test"),
+           "the web client URL's scheme is no keyword match (sydent#540)");
+        ok(!invite_blocked(NULL, NULL, NULL, b, "@s:Evil.Test", "!r:hs.test"),
+           "no lists: not blocked");
+        json_decref(b);
+    }
     is_int(onbind_backoff_ms(1, 3600000), 1000, "backoff after 1 attempt");
     is_int(onbind_backoff_ms(2, 3600000), 2000, "after 2");
     is_int(onbind_backoff_ms(5, 3600000), 16000, "after 5");
