@@ -278,6 +278,31 @@ cmd_check_config(const struct opts *o)
         }
         sms_sender_free(sms);
     }
+    {
+        struct netlist *l = netlist_parse(cfg->sms_v1_clients, &why);
+
+        if (l == NULL) {
+            fprintf(stderr, "%s: [sms] v1_clients: %s\n", o->config, why);
+            free(why);
+            rc = 2;
+        }
+        netlist_free(l);
+    }
+    {
+        /* Replication's PEM files: glia reads them at start. */
+        const char *files[] = {cfg->replication_tls_cert,
+                               cfg->replication_tls_key,
+                               cfg->replication_ca_cert};
+        const char *keys[] = {"tls_cert", "tls_key", "ca_cert"};
+
+        for (int i = 0; i < 3; i++) {
+            if (files[i] != NULL && access(files[i], R_OK) != 0) {
+                fprintf(stderr, "%s: [replication] %s: cannot read %s\n",
+                        o->config, keys[i], files[i]);
+                rc = 2;
+            }
+        }
+    }
     if (cfg->sms_outbox_dir != NULL &&
         (stat(cfg->sms_outbox_dir, &st) != 0 || !S_ISDIR(st.st_mode))) {
         fprintf(stderr, "%s: [sms] outbox_dir: %s is not a directory\n",
