@@ -167,7 +167,7 @@ app_open(struct app *app, const struct config *cfg, const char *config_path)
         app_close(app);
         return 2;
     }
-    app->sms = sms_sender_new(cfg, app->fed, &why);
+    app->sms = sms_sender_new(cfg, &why);
     if (app->sms == NULL) {
         LOG_ERROR("%s", why);
         free(why);

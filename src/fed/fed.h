@@ -152,6 +152,13 @@ struct fed_client;
  */
 struct fed_client *fed_client_new(const struct config *cfg);
 
+/**
+ * A client for URLs the operator configured (SMS gateways): the same
+ * timeouts, size cap and TLS settings, but private addresses are allowed,
+ * since the destination is not chosen by a request.
+ */
+struct fed_client *fed_client_new_operator(const struct config *cfg);
+
 /** Free a client; NULL-safe. No call may be running on it. */
 void fed_client_free(struct fed_client *c);
 

@@ -79,22 +79,37 @@ fed_error_str(enum fed_error e)
     return "FED_?";
 }
 
-struct fed_client *
-fed_client_new(const struct config *cfg)
+static struct fed_client *
+client_new(const struct config *cfg, bool allow_private)
 {
     struct fed_client *c = xcalloc(1, sizeof(*c));
 
     c->verify_tls = cfg->federation_verify_tls;
-    c->allow_private = cfg->federation_allow_private_addresses;
+    c->allow_private = allow_private;
     c->ca_file = xstrdup(cfg->federation_ca_file);
     if (pthread_mutex_init(&c->wk_lock, NULL) != 0 ||
         pthread_mutex_init(&c->keys_lock, NULL) != 0)
         abort();
+    return c;
+}
+
+struct fed_client *
+fed_client_new(const struct config *cfg)
+{
+    struct fed_client *c =
+        client_new(cfg, cfg->federation_allow_private_addresses);
+
     if (!c->verify_tls)
         LOG_WARN("federation: TLS certificates are NOT verified");
     if (c->allow_private)
         LOG_WARN("federation: private and loopback addresses are allowed");
     return c;
+}
+
+struct fed_client *
+fed_client_new_operator(const struct config *cfg)
+{
+    return client_new(cfg, true);
 }
 
 void

@@ -264,14 +264,13 @@ basic_auth(const char *user, const char *password)
 }
 
 struct sms_sender *
-sms_sender_new(const struct config *cfg, struct fed_client *fed, char **why)
+sms_sender_new(const struct config *cfg, char **why)
 {
     struct sms_sender *s = xcalloc(1, sizeof(*s));
     const char *p = cfg->sms_provider;
     const char *reason = NULL;
 
     *why = NULL;
-    s->fed = fed;
     s->provider = strcmp(p, "outbox") == 0       ? P_OUTBOX
                   : strcmp(p, "openmarket") == 0 ? P_OPENMARKET
                   : strcmp(p, "twilio") == 0     ? P_TWILIO
@@ -316,6 +315,8 @@ sms_sender_new(const struct config *cfg, struct fed_client *fed, char **why)
     if (cfg->sms_http_auth != NULL)
         s->http_auth = xasprintf("Authorization: %s", cfg->sms_http_auth);
     s->http_body = xstrdup(cfg->sms_http_body);
+    if (s->provider != P_NONE && s->provider != P_OUTBOX)
+        s->fed = fed_client_new_operator(cfg);
     return s;
 }
 
@@ -338,6 +339,7 @@ sms_sender_free(struct sms_sender *s)
     free_secret(s->basic_auth);
     free_secret(s->http_auth);
     free(s->http_body);
+    fed_client_free(s->fed);
     free(s);
 }
 

@@ -4,8 +4,11 @@
  * [sms] provider: a development outbox of files, OpenMarket's API (what
  * sydent speaks), Twilio's REST API, or a generic HTTPS POST with a JSON
  * body template. Gateways are called through the federation client's
- * plain-URL call (fed_http_url): the same address guard, timeouts and size
- * cap as every other outbound request.
+ * plain-URL call (fed_http_url): the same timeouts and size cap as every
+ * other outbound request.
+ *
+ * The gateway is the operator's choice, not a request's, so its calls may
+ * reach private addresses (fed_client_new_operator()).
  *
  * The toll-fraud guard lives here too: allow- and deny-lists of country
  * calling codes, checked before any message is sent. Rate limits per
@@ -81,12 +84,10 @@ char *sms_substitute(const char *text,
 
 /**
  * Make the sender for the config, checking its settings.
- * @param fed the outbound HTTP client (borrowed; outlives the sender)
  * @param[out] why on failure, for the operator (caller frees)
  * @return the sender (its provider may be "none"), or NULL
  */
-struct sms_sender *
-sms_sender_new(const struct config *cfg, struct fed_client *fed, char **why);
+struct sms_sender *sms_sender_new(const struct config *cfg, char **why);
 void sms_sender_free(struct sms_sender *s);
 /** @return false when [sms] provider is none */
 bool sms_enabled(const struct sms_sender *s);

@@ -269,7 +269,7 @@ cmd_check_config(const struct opts *o)
     }
     {
         /* The SMS settings are checked as glia would (no network). */
-        struct sms_sender *sms = sms_sender_new(cfg, NULL, &why);
+        struct sms_sender *sms = sms_sender_new(cfg, &why);
 
         if (sms == NULL) {
             fprintf(stderr, "%s: %s\n", o->config, why);

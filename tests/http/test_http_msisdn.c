@@ -63,7 +63,9 @@ stop_gateway(void)
 static void
 start(const char *sms_conf)
 {
-    char *conf = xasprintf("[federation]\nallow_private_addresses = true\n"
+    /* No allow_private_addresses: the gateway (on loopback) is the
+     * operator's URL, reachable without it. */
+    char *conf = xasprintf("[federation]\nallow_private_addresses = false\n"
                            "[ratelimit]\naddress_burst = 100\n"
                            "ip_burst = 1000\n%s",
                            sms_conf);
