@@ -458,6 +458,37 @@ refused_entry(void)
 }
 
 
+/* Binds committed concurrently (4 glia-admin loops, each bind its own
+ * database connection) must all reach B: change ids commit in order, so
+ * the pusher's cursor never passes one still in flight. */
+static void
+concurrent_binds(void)
+{
+    const char *admin = getenv("GLIA_ADMIN_BIN") != NULL
+                            ? getenv("GLIA_ADMIN_BIN")
+                            : "src/glia-admin";
+    char *cmd = xasprintf(
+        "for w in 0 1 2 3; do (for i in $(seq 0 24); do %s bind -c "
+        "%s/glia.conf email c$w-$i@example.org @c$w-$i:hs.test >/dev/null "
+        "|| exit 1; done) & done; wait",
+        admin, g[0].dir);
+    char out[64];
+
+    is_int(httptest_run(cmd, NULL, 0), 0, "100 binds on A from 4 processes");
+    free(cmd);
+    for (int i = 0; i < 150; i++) {
+        if (strcmp(sql(1, "SELECT count(*) FROM glia.associations WHERE "
+                          "address LIKE 'c_-%@example.org'"),
+                   "100") == 0)
+            break;
+        sleep_ms(100);
+    }
+    snprintf(out, sizeof(out), "%s",
+             sql(1, "SELECT count(*) FROM glia.associations WHERE "
+                    "address LIKE 'c_-%@example.org'"));
+    is_str(out, "100", "B has all 100");
+}
+
 static void
 start_node(int i)
 {
@@ -591,6 +622,7 @@ main(void)
     forged_and_foreign();
     refused_by_peer();
     refused_entry();
+    concurrent_binds();
 
     /* glia-admin peer list on A. */
     cmd = xasprintf("%s peer list -c %s/glia.conf",
