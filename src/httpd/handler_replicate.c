@@ -9,6 +9,7 @@
  * transaction, idempotently by (peer, origin id).
  */
 #include "app.h"
+#include "httpd/metrics.h"
 #include "db/db.h"
 #include "httpd/handlers.h"
 #include "replication/replication.h"
@@ -93,6 +94,7 @@ handler_replicate_push(struct request *rq, const json_t *body)
         LOG_WARN("req %llu: ignored %zu signed association(s) from %s with "
                  "an unusable address",
                  (unsigned long long)rq->id, b.skipped, peer->name);
+    metrics_count(rq->app->metrics, MC_REPL_RECEIVED, (long)b.n);
     LOG_INFO("req %llu: applied %zu association(s) from %s",
              (unsigned long long)rq->id, b.n, peer->name);
     repl_batch_free(&b);

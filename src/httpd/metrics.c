@@ -23,7 +23,35 @@ struct metrics {
     atomic_ulong *buckets;   /* [nroutes][N_BUCKETS + 1]; last is +Inf */
     atomic_ullong *sum_us;   /* [nroutes] */
     atomic_long in_flight;
+    atomic_ulong counters[MC_COUNT];
 };
+
+static const struct {
+    const char *name;
+    const char *help;
+} counter_info[MC_COUNT] = {
+    [MC_MESSAGES_SENT] = {"glia_messages_sent_total",
+                          "Verification mails and text messages sent."},
+    [MC_MESSAGES_FAILED] = {"glia_messages_failed_total",
+                            "Verification messages that could not be sent."},
+    [MC_ONBIND_DELIVERED] = {"glia_onbind_delivered_total",
+                             "Invite notifications homeservers accepted."},
+    [MC_ONBIND_FAILED] = {"glia_onbind_failed_total",
+                          "Failed attempts to notify homeservers of invites."},
+    [MC_REPL_PUSHED] = {"glia_replication_pushed_total",
+                        "Changes replication peers accepted."},
+    [MC_REPL_FAILED] = {"glia_replication_push_failures_total",
+                        "Failed pushes to replication peers."},
+    [MC_REPL_RECEIVED] = {"glia_replication_received_total",
+                          "Associations applied from replication peers."},
+};
+
+void
+metrics_count(struct metrics *m, enum metrics_counter c, long n)
+{
+    if (m != NULL && c < MC_COUNT && n > 0)
+        atomic_fetch_add(&m->counters[c], (unsigned long)n);
+}
 
 struct metrics *
 metrics_new(size_t nroutes)
@@ -162,5 +190,10 @@ metrics_render(struct metrics *m, size_t *len)
                "# TYPE glia_db_errors_total counter\n"
                "glia_db_errors_total %lu\n",
                metrics_in_flight_count(m), db_error_count());
+    for (int c = 0; c < MC_COUNT; c++)
+        buf_printf(&b, "# HELP %s %s\n# TYPE %s counter\n%s %lu\n",
+                   counter_info[c].name, counter_info[c].help,
+                   counter_info[c].name, counter_info[c].name,
+                   atomic_load(&m->counters[c]));
     return buf_steal(&b, len);
 }

@@ -12,6 +12,21 @@
 
 struct metrics;
 
+/** Counters of work done off the request path, for operators' alerts. */
+enum metrics_counter {
+    MC_MESSAGES_SENT,   /* verification mails and text messages out */
+    MC_MESSAGES_FAILED, /* ... that could not be sent */
+    MC_ONBIND_DELIVERED,
+    MC_ONBIND_FAILED, /* attempts */
+    MC_REPL_PUSHED,   /* changes peers accepted */
+    MC_REPL_FAILED,   /* failed pushes */
+    MC_REPL_RECEIVED, /* associations applied from peers */
+    MC_COUNT
+};
+
+/** Add n to a counter (thread-safe; m may be NULL). */
+void metrics_count(struct metrics *m, enum metrics_counter c, long n);
+
 /** @return counters for nroutes routes (plus one for unmatched requests);
  * caller frees with metrics_free(). */
 struct metrics *metrics_new(size_t nroutes);

@@ -8,6 +8,7 @@
  */
 #include "httpd/validation.h"
 #include "app.h"
+#include "httpd/metrics.h"
 #include "crypto/crypto.h"
 #include "mail/template.h"
 #include "util/config.h"
@@ -237,6 +238,9 @@ delivered(struct request *rq, void *cls, bool done)
 {
     struct delivery *d = cls;
 
+    if (done)
+        metrics_count(rq->app->metrics,
+                      d->ok ? MC_MESSAGES_SENT : MC_MESSAGES_FAILED, 1);
     if (!done || !d->ok)
         unsend(rq, d->sid, d->send_attempt);
     if (!done)

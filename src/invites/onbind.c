@@ -20,6 +20,7 @@
 #include "invites/invites.h"
 
 #include "app.h"
+#include "httpd/metrics.h"
 #include "binding.h"
 #include "crypto/crypto.h"
 #include "db/db.h"
@@ -157,7 +158,11 @@ round_once(const struct onbind_sender *s, struct db *db)
         const struct db_onbind *o = &due[i];
         char *why = NULL;
 
-        if (deliver(s, db, o, &why)) {
+        bool ok = deliver(s, db, o, &why);
+
+        metrics_count(s->app->metrics,
+                      ok ? MC_ONBIND_DELIVERED : MC_ONBIND_FAILED, 1);
+        if (ok) {
             if (db_onbind_done(db, o->id, time_now_ms()) < 0)
                 LOG_WARN("onbind %lld: delivered, but not recorded (it "
                          "will be sent again)",

@@ -28,6 +28,7 @@
 #include "replication/replication.h"
 
 #include "app.h"
+#include "httpd/metrics.h"
 #include "crypto/crypto.h"
 #include "util/buf.h"
 #include "util/config.h"
@@ -299,6 +300,7 @@ push_round(struct peer_worker *w, struct db *db)
     free(text);
     if (status >= 200 && status <= 299) {
         db_peer_advanced(db, peer->name, b.last_id, time_now_ms());
+        metrics_count(app->metrics, MC_REPL_PUSHED, (long)b.n);
         LOG_INFO("replication: pushed %zu change(s) up to %lld to %s", b.n,
                  (long long)b.last_id, peer->name);
         json_decref(resp);
@@ -330,6 +332,7 @@ push_round(struct peer_worker *w, struct db *db)
     {
         int64_t wait = repl_backoff_ms(st.failures + 1);
 
+        metrics_count(app->metrics, MC_REPL_FAILED, 1);
         LOG_WARN("replication: push to %s failed (%s); retrying in %lld ms",
                  peer->name, why, (long long)wait);
         db_peer_failed(db, peer->name, time_now_ms(), time_now_ms() + wait,

@@ -658,6 +658,7 @@ main(void)
     char token[128];
     char signurl[4096];
     unsigned int iport;
+    unsigned int mport = httptest_free_port();
     struct http_resp r;
 
     plan_no_plan();
@@ -683,8 +684,9 @@ main(void)
                      "[invites]\nretry_max_interval = 1\n"
                      "blocked_homeservers = evil.test\n"
                      "blocked_keywords = casino\n"
-                     "[ratelimit]\ninvite_burst = 100\n",
-                     outbox, dir, iport);
+                     "[ratelimit]\ninvite_burst = 100\n"
+                     "[metrics]\nport = %u\n",
+                     outbox, dir, iport, mport);
     httptest_start(&g, conf);
     free(conf);
     httptest_seed_account("@alice:hs.test", "atok");
@@ -704,6 +706,22 @@ main(void)
     delivery(token);
     homeserver_down();
     expiry_and_refusals();
+    {
+        char base[64];
+        char *p;
+
+        snprintf(base, sizeof(base), "http://127.0.0.1:%u", mport);
+        http_request(base, "GET", "/metrics", NULL, 0, NULL, &r);
+        p = r.body != NULL ? strstr(r.body, "\nglia_onbind_delivered_total ")
+                           : NULL;
+        /* Counted since glia's restart in homeserver_down(): dan. */
+        ok(p != NULL && atoi(p + 29) >= 1,
+           "metrics: glia_onbind_delivered_total counts the deliveries");
+        p = r.body != NULL ? strstr(r.body, "\nglia_onbind_failed_total ")
+                           : NULL;
+        ok(p != NULL, "and glia_onbind_failed_total is there");
+        http_resp_free(&r);
+    }
 
     is_int(httptest_stop(&g, SIGTERM), 0, "clean exit");
     httptest_cleanup(&g);

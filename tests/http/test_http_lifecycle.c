@@ -150,6 +150,10 @@ metrics_and_log(unsigned int mport)
     ok(strstr(r.body, "glia_db_errors_total ") != NULL &&
            strstr(r.body, "glia_db_errors_total 0\n") == NULL,
        "the outage shows in glia_db_errors_total");
+    ok(strstr(r.body, "# TYPE glia_onbind_delivered_total counter\n") != NULL &&
+           strstr(r.body, "glia_replication_push_failures_total 0\n") != NULL &&
+           strstr(r.body, "glia_messages_sent_total 0\n") != NULL,
+       "counters of background work");
     http_resp_free(&r);
     http_request(base, "GET", "/other", NULL, 0, NULL, &r);
     is_int(r.status, 404, "metrics listener: other paths 404");
