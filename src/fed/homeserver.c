@@ -14,6 +14,7 @@
 #include "fed/fed_internal.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/url.h"
 #include "util/time.h"
 
 #include <arpa/inet.h>
@@ -553,32 +554,6 @@ fed_request(struct fed_client *c,
 
 /* ---- OpenID ------------------------------------------------------------- */
 
-/* Percent-encode everything but RFC 3986's unreserved characters. */
-static char *
-urlencode(const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    size_t n = strlen(s);
-    char *out = xmalloc(3 * n + 1);
-    char *o = out;
-
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)s[i];
-
-        if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-            (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_' ||
-            ch == '~') {
-            *o++ = (char)ch;
-        } else {
-            *o++ = '%';
-            *o++ = hex[ch >> 4];
-            *o++ = hex[ch & 0x0f];
-        }
-    }
-    *o = '\0';
-    return out;
-}
-
 static enum fed_error
 openid_check(struct fed_client *c,
              const char *canon,
@@ -602,7 +577,7 @@ openid_check(struct fed_client *c,
         why_set(why, canon, "missing or oversized OpenID token");
         return FED_REJECTED;
     }
-    enc = urlencode(access_token);
+    enc = url_encode(access_token);
     path = xasprintf("%s%s", OPENID_PATH, enc);
     sodium_memzero(enc, strlen(enc));
     free(enc);

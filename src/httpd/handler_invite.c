@@ -24,6 +24,7 @@
 #include "util/email.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/url.h"
 #include "util/ratelimit.h"
 #include "util/time.h"
 
@@ -188,8 +189,8 @@ render(struct request *rq,
     tmpl_vars_set(v, "guest_access_token", "");
     /* Element web POSTs to signurl (mxid in the query) without an identity
      * server token: that is the legacy, unauthenticated route. */
-    t = http_urlencode(token);
-    k = http_urlencode(private_key);
+    t = url_encode(token);
+    k = url_encode(private_key);
     s = xasprintf("%s/_matrix/identity/api/v1/sign-ed25519?token=%s&"
                   "private_key=%s",
                   cfg->general_public_baseurl, t, k);

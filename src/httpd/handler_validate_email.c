@@ -17,6 +17,7 @@
 #include "util/email.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/url.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -52,11 +53,11 @@ make_link(struct request *rq,
           const char *client_secret)
 {
     const char *brand = http_query(rq, "brand");
-    char *sid = http_urlencode(s->sid);
-    char *token = http_urlencode(s->token);
-    char *secret = http_urlencode(client_secret);
+    char *sid = url_encode(s->sid);
+    char *token = url_encode(s->token);
+    char *secret = url_encode(client_secret);
     char *b = brand != NULL && templates_has_brand(rq->app->templates, brand)
-                  ? http_urlencode(brand)
+                  ? url_encode(brand)
                   : NULL;
     char *link = xasprintf("%s/_matrix/identity/v2/validate/email/submitToken"
                            "?token=%s&client_secret=%s&sid=%s%s%s",

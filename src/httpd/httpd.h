@@ -146,9 +146,6 @@ enum mxerr http_body_strings(const json_t *body,
  * secret or personal (tokens, client secrets, addresses) replaced by "_".
  */
 void http_redact_target(const char *target, char *out, size_t outlen);
-/** Percent-encode a query value (RFC 3986 unreserved characters kept).
- * @return the encoded copy (caller frees with free()) */
-char *http_urlencode(const char *s);
 /** @return a query-string parameter (decoded, borrowed), or NULL. */
 const char *http_query(struct request *rq, const char *name);
 /** @return a request header (borrowed), or NULL. */

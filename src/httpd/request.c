@@ -7,7 +7,6 @@
 #include "httpd/httpd.h"
 #include "util/mem.h"
 
-#include <curl/curl.h>
 #include <string.h>
 
 enum mxerr
@@ -77,16 +76,6 @@ loggable_param(const char *name, size_t len)
         if (strlen(safe[i]) == len && memcmp(safe[i], name, len) == 0)
             return true;
     return false;
-}
-
-char *
-http_urlencode(const char *s)
-{
-    char *e = curl_easy_escape(NULL, s, 0);
-    char *copy = xstrdup(e != NULL ? e : "");
-
-    curl_free(e);
-    return copy;
 }
 
 void

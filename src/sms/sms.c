@@ -8,9 +8,9 @@
 #include "util/config.h"
 #include "util/mem.h"
 #include "util/outbox.h"
+#include "util/url.h"
 
 #include <ctype.h>
-#include <curl/curl.h>
 #include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -405,16 +405,6 @@ post(struct sms_sender *s,
     return true;
 }
 
-static char *
-form_encode(const char *s)
-{
-    char *e = curl_easy_escape(NULL, s, 0);
-    char *copy = xstrdup(e != NULL ? e : "");
-
-    curl_free(e);
-    return copy;
-}
-
 bool
 sms_send(struct sms_sender *s,
          const char *msisdn,
@@ -455,9 +445,9 @@ sms_send(struct sms_sender *s,
         char *to = xasprintf("+%s", msisdn);
         char *f = from.type == SMS_FROM_LONG ? xasprintf("+%s", from.value)
                                              : xstrdup(from.value);
-        char *e_to = form_encode(to);
-        char *e_from = form_encode(f);
-        char *e_text = form_encode(text);
+        char *e_to = url_encode(to);
+        char *e_from = url_encode(f);
+        char *e_text = url_encode(text);
 
         body = xasprintf("To=%s&From=%s&Body=%s", e_to, e_from, e_text);
         ok = post(s, "Content-Type: application/x-www-form-urlencoded",
