@@ -7,12 +7,12 @@
 #include "util/log.h"
 #include "util/mem.h"
 #include "util/ratelimit.h"
+#include "util/stopper.h"
 #include "util/time.h"
 
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
-#include <time.h>
 
 /* How often the chores run, in seconds. */
 #define HK_TICK        60
@@ -21,9 +21,7 @@
 struct housekeeping {
     const struct app *app;
     pthread_t thread;
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
-    bool stop;
+    struct stopper stopper;
 };
 
 /* Sessions are kept for one more lifetime after they expire, so that a
@@ -60,11 +58,7 @@ run(void *cls)
     struct db *db = db_new(hk->app->cfg->db_dsn);
     int64_t next_purge = 0;
 
-    pthread_mutex_lock(&hk->lock);
-    while (!hk->stop) {
-        struct timespec until;
-
-        pthread_mutex_unlock(&hk->lock);
+    do {
         ratelimit_sweep(hk->app->limit_ip, time_mono_us() / 1000);
         ratelimit_sweep(hk->app->limit_address, time_mono_us() / 1000);
         ratelimit_sweep(hk->app->limit_invite, time_mono_us() / 1000);
@@ -74,13 +68,7 @@ run(void *cls)
             purge_invites(db);
             next_purge = time_mono_us() + (int64_t)HK_PURGE_EVERY * 1000000;
         }
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += HK_TICK;
-        pthread_mutex_lock(&hk->lock);
-        if (!hk->stop)
-            pthread_cond_timedwait(&hk->wake, &hk->lock, &until);
-    }
-    pthread_mutex_unlock(&hk->lock);
+    } while (!stopper_nap(&hk->stopper, (int64_t)HK_TICK * 1000));
     db_free(db);
     return NULL;
 }
@@ -91,12 +79,10 @@ housekeeping_start(const struct app *app)
     struct housekeeping *hk = xcalloc(1, sizeof(*hk));
 
     hk->app = app;
-    pthread_mutex_init(&hk->lock, NULL);
-    pthread_cond_init(&hk->wake, NULL);
+    stopper_init(&hk->stopper);
     if (pthread_create(&hk->thread, NULL, run, hk) != 0) {
         LOG_ERROR("cannot start the housekeeping thread");
-        pthread_cond_destroy(&hk->wake);
-        pthread_mutex_destroy(&hk->lock);
+        stopper_destroy(&hk->stopper);
         free(hk);
         return NULL;
     }
@@ -108,12 +94,8 @@ housekeeping_stop(struct housekeeping *hk)
 {
     if (hk == NULL)
         return;
-    pthread_mutex_lock(&hk->lock);
-    hk->stop = true;
-    pthread_cond_signal(&hk->wake);
-    pthread_mutex_unlock(&hk->lock);
+    stopper_stop(&hk->stopper);
     pthread_join(hk->thread, NULL);
-    pthread_cond_destroy(&hk->wake);
-    pthread_mutex_destroy(&hk->lock);
+    stopper_destroy(&hk->stopper);
     free(hk);
 }

@@ -77,12 +77,6 @@ struct onbind_sender;
 #define ONBIND_POLL_MS  1000
 
 /**
- * The wait before attempt n + 1 after n failed ones: 1 s, 2 s, 4 s...
- * capped at max_ms (pure).
- */
-int64_t onbind_backoff_ms(int attempts, int64_t max_ms);
-
-/**
  * Start the sender thread: it polls glia.onbind_outbox (every
  * ONBIND_POLL_MS) with its own database connection, and several glia
  * processes on one database share the work (rows are leased).

@@ -28,33 +28,21 @@
 #include "util/config.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/stopper.h"
 #include "util/time.h"
 
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define ONBIND_PATH "/_matrix/federation/v1/3pid/onbind"
 
 struct onbind_sender {
     const struct app *app;
     pthread_t thread;
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
-    bool stop;
+    struct stopper stopper;
 };
-
-int64_t
-onbind_backoff_ms(int attempts, int64_t max_ms)
-{
-    int64_t wait = 1000;
-
-    for (int i = 1; i < attempts && wait < max_ms; i++)
-        wait *= 2;
-    return wait < max_ms ? wait : max_ms;
-}
 
 struct build {
     const struct binding_signer *signer;
@@ -178,7 +166,7 @@ round_once(const struct onbind_sender *s, struct db *db)
                      why != NULL ? why : "?");
             db_onbind_drop(db, o->id);
         } else {
-            int64_t wait = onbind_backoff_ms(
+            int64_t wait = time_backoff_ms(
                 o->attempts, (int64_t)cfg->invites_retry_max_interval * 1000);
 
             LOG_INFO("onbind %lld: %s failed (%s), attempt %d; next in "
@@ -199,24 +187,13 @@ run(void *cls)
 {
     struct onbind_sender *s = cls;
     struct db *db = db_new(s->app->cfg->db_dsn);
+    int handled;
 
-    pthread_mutex_lock(&s->lock);
-    while (!s->stop) {
-        int handled;
-        struct timespec until;
-
-        pthread_mutex_unlock(&s->lock);
+    do {
         handled = round_once(s, db);
-        pthread_mutex_lock(&s->lock);
-        if (s->stop || handled == ONBIND_BATCH)
-            continue; /* a full batch: more may be due */
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += (long)(ONBIND_POLL_MS % 1000) * 1000000L;
-        until.tv_sec += ONBIND_POLL_MS / 1000 + until.tv_nsec / 1000000000L;
-        until.tv_nsec %= 1000000000L;
-        pthread_cond_timedwait(&s->wake, &s->lock, &until);
-    }
-    pthread_mutex_unlock(&s->lock);
+        /* A full batch: more may be due at once. */
+    } while (!stopper_nap(&s->stopper,
+                          handled == ONBIND_BATCH ? 0 : ONBIND_POLL_MS));
     db_free(db);
     return NULL;
 }
@@ -227,12 +204,10 @@ onbind_start(const struct app *app)
     struct onbind_sender *s = xcalloc(1, sizeof(*s));
 
     s->app = app;
-    pthread_mutex_init(&s->lock, NULL);
-    pthread_cond_init(&s->wake, NULL);
+    stopper_init(&s->stopper);
     if (pthread_create(&s->thread, NULL, run, s) != 0) {
         LOG_ERROR("cannot start the onbind sender thread");
-        pthread_cond_destroy(&s->wake);
-        pthread_mutex_destroy(&s->lock);
+        stopper_destroy(&s->stopper);
         free(s);
         return NULL;
     }
@@ -244,12 +219,8 @@ onbind_stop(struct onbind_sender *s)
 {
     if (s == NULL)
         return;
-    pthread_mutex_lock(&s->lock);
-    s->stop = true;
-    pthread_cond_signal(&s->wake);
-    pthread_mutex_unlock(&s->lock);
+    stopper_stop(&s->stopper);
     pthread_join(s->thread, NULL);
-    pthread_cond_destroy(&s->wake);
-    pthread_mutex_destroy(&s->lock);
+    stopper_destroy(&s->stopper);
     free(s);
 }

@@ -34,6 +34,7 @@
 #include "util/config.h"
 #include "util/log.h"
 #include "util/mem.h"
+#include "util/stopper.h"
 #include "util/time.h"
 
 #include <curl/curl.h>
@@ -41,7 +42,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* Largest answer read from a peer. */
 #define REPL_RESPONSE_MAX (64 * 1024)
@@ -56,45 +56,11 @@ struct peer_worker {
 struct repl_pusher {
     const struct app *app;
     pthread_t elector;
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
-    bool stop;          /* under lock */
+    struct stopper stopper;
     atomic_bool leader; /* this process pushes */
     struct peer_worker *workers;
     size_t n_workers;
 };
-
-int64_t
-repl_backoff_ms(int failures)
-{
-    int64_t wait = 1000;
-
-    for (int i = 1; i < failures && wait < REPL_BACKOFF_MAX_MS; i++)
-        wait *= 2;
-    return wait < REPL_BACKOFF_MAX_MS ? wait : REPL_BACKOFF_MAX_MS;
-}
-
-/* Sleep up to ms, or until stop. @return true if stopping */
-static bool
-nap(struct repl_pusher *p, int64_t ms)
-{
-    struct timespec until;
-    bool stop;
-
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += (time_t)(ms / 1000);
-    until.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock(&p->lock);
-    if (!p->stop)
-        pthread_cond_timedwait(&p->wake, &p->lock, &until);
-    stop = p->stop;
-    pthread_mutex_unlock(&p->lock);
-    return stop;
-}
 
 /* ---- the election ---------------------------------------------------------
  */
@@ -117,7 +83,7 @@ elect(void *cls)
         else if (!now && was)
             LOG_WARN("replication: lost the pusher lock; another process "
                      "pushes");
-    } while (!nap(p, REPL_POLL_MS));
+    } while (!stopper_nap(&p->stopper, REPL_POLL_MS));
     db_free(db); /* closing the connection releases the lock */
     return NULL;
 }
@@ -330,7 +296,7 @@ push_round(struct peer_worker *w, struct db *db)
                 ? json_string_value(json_object_get(resp, "errcode"))
                 : "");
     {
-        int64_t wait = repl_backoff_ms(st.failures + 1);
+        int64_t wait = time_backoff_ms(st.failures + 1, REPL_BACKOFF_MAX_MS);
 
         metrics_count(app->metrics, MC_REPL_FAILED, 1);
         LOG_WARN("replication: push to %s failed (%s); retrying in %lld ms",
@@ -351,7 +317,7 @@ peer_thread(void *cls)
     struct db *db = db_new(w->p->app->cfg->db_dsn);
     int64_t wait = 0;
 
-    while (!nap(w->p, wait)) {
+    while (!stopper_nap(&w->p->stopper, wait)) {
         if (!atomic_load(&w->p->leader)) {
             wait = REPL_POLL_MS;
             continue;
@@ -376,13 +342,13 @@ repl_pusher_start(const struct app *app)
                  app->key->key_id);
     p = xcalloc(1, sizeof(*p));
     p->app = app;
-    pthread_mutex_init(&p->lock, NULL);
-    pthread_cond_init(&p->wake, NULL);
+    stopper_init(&p->stopper);
     atomic_init(&p->leader, false);
     p->workers = xcalloc(cfg->n_peers, sizeof(*p->workers));
     p->n_workers = cfg->n_peers;
     if (pthread_create(&p->elector, NULL, elect, p) != 0) {
         LOG_ERROR("replication: cannot start the election thread");
+        stopper_destroy(&p->stopper);
         free(p->workers);
         free(p);
         return NULL;
@@ -405,16 +371,12 @@ repl_pusher_stop(struct repl_pusher *p)
 {
     if (p == NULL)
         return;
-    pthread_mutex_lock(&p->lock);
-    p->stop = true;
-    pthread_cond_broadcast(&p->wake);
-    pthread_mutex_unlock(&p->lock);
+    stopper_stop(&p->stopper);
     for (size_t i = 0; i < p->n_workers; i++)
         if (p->workers[i].started)
             pthread_join(p->workers[i].thread, NULL);
     pthread_join(p->elector, NULL);
-    pthread_cond_destroy(&p->wake);
-    pthread_mutex_destroy(&p->lock);
+    stopper_destroy(&p->stopper);
     free(p->workers);
     free(p);
 }

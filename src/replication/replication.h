@@ -73,7 +73,5 @@ struct repl_pusher;
 struct repl_pusher *repl_pusher_start(const struct app *app);
 /** Stop them (a push in flight finishes, bounded by its timeout). */
 void repl_pusher_stop(struct repl_pusher *p);
-/** The wait after n consecutive failures (pure). */
-int64_t repl_backoff_ms(int failures);
 
 #endif

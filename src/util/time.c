@@ -21,3 +21,13 @@ time_mono_us(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
+
+int64_t
+time_backoff_ms(int failures, int64_t max_ms)
+{
+    int64_t wait = 1000;
+
+    for (int i = 1; i < failures && wait < max_ms; i++)
+        wait *= 2;
+    return wait < max_ms ? wait : max_ms;
+}

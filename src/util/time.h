@@ -10,5 +10,10 @@
 int64_t time_now_ms(void);
 /** @return a monotonic clock in microseconds, for measuring durations. */
 int64_t time_mono_us(void);
+/**
+ * Exponential backoff: the wait after `failures` consecutive failures,
+ * 1 s after the first, doubling, capped at max_ms.
+ */
+int64_t time_backoff_ms(int failures, int64_t max_ms);
 
 #endif

@@ -4,6 +4,7 @@
 #include "httpd/handlers.h"
 #include "invites/invites.h"
 #include "tap.h"
+#include "util/time.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -128,10 +129,10 @@ main(void)
            "no lists: not blocked");
         json_decref(b);
     }
-    is_int(onbind_backoff_ms(1, 3600000), 1000, "backoff after 1 attempt");
-    is_int(onbind_backoff_ms(2, 3600000), 2000, "after 2");
-    is_int(onbind_backoff_ms(5, 3600000), 16000, "after 5");
-    is_int(onbind_backoff_ms(40, 3600000), 3600000, "capped");
-    is_int(onbind_backoff_ms(3, 2000), 2000, "capped low (tests)");
+    is_int(time_backoff_ms(1, 3600000), 1000, "backoff after 1 attempt");
+    is_int(time_backoff_ms(2, 3600000), 2000, "after 2");
+    is_int(time_backoff_ms(5, 3600000), 16000, "after 5");
+    is_int(time_backoff_ms(40, 3600000), 3600000, "capped");
+    is_int(time_backoff_ms(3, 2000), 2000, "capped low (tests)");
     return done_testing();
 }

@@ -4,6 +4,7 @@
 #include "replication/replication.h"
 #include "tap.h"
 #include "util/config.h"
+#include "util/time.h"
 
 #include <sodium.h>
 #include <string.h>
@@ -79,9 +80,11 @@ main(void)
     is_int(repl_batch_parse(body, &peer, &b), -1, "sgAssocs not an object");
     json_decref(body);
 
-    is_int(repl_backoff_ms(1), 1000, "backoff after one failure");
-    is_int(repl_backoff_ms(4), 8000, "after four");
-    is_int(repl_backoff_ms(100), REPL_BACKOFF_MAX_MS, "capped");
+    is_int(time_backoff_ms(1, REPL_BACKOFF_MAX_MS), 1000,
+           "backoff after one failure");
+    is_int(time_backoff_ms(4, REPL_BACKOFF_MAX_MS), 8000, "after four");
+    is_int(time_backoff_ms(100, REPL_BACKOFF_MAX_MS), REPL_BACKOFF_MAX_MS,
+           "capped");
     signing_key_free(peer_key);
     signing_key_free(other_key);
     return done_testing();
