@@ -95,8 +95,6 @@ email_canonicalise(const char *in, char **out)
     size_t local_len;
     const char *domain;
     size_t domain_len;
-    uint8_t *folded;
-    size_t folded_len = 0;
 
     *out = NULL;
     if (len == 0 || len > EMAIL_MAX || at == NULL || strchr(at + 1, '@'))
@@ -115,13 +113,12 @@ email_canonicalise(const char *in, char **out)
         domain[domain_len - 1] == '-' || strstr(domain, ".-") != NULL ||
         strstr(domain, "-.") != NULL)
         return -1;
-    folded =
-        u8_casefold((const uint8_t *)in, len, NULL, NULL, NULL, &folded_len);
-    if (folded == NULL || folded_len == 0 || folded_len > EMAIL_MAX) {
-        free(folded);
+    if (email_casefold(in, out) != 0)
+        return -1;
+    if (strlen(*out) > EMAIL_MAX) {
+        free(*out);
+        *out = NULL;
         return -1;
     }
-    *out = xstrndup((const char *)folded, folded_len);
-    free(folded);
     return 0;
 }
