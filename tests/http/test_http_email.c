@@ -34,14 +34,6 @@ static pid_t sink_pid;
 static unsigned int sink_port;
 static char maildir[300];
 
-static void
-sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-    nanosleep(&ts, NULL);
-}
-
 /* Start the SMTP sink (one optional extra argument); returns its port. */
 static unsigned int
 start_sink(const char *extra)
@@ -109,7 +101,7 @@ wait_mail(int n)
     for (int i = 0; i < 200; i++) {
         if (mail_count() >= n)
             return true;
-        sleep_ms(50);
+        httptest_sleep_ms(50);
     }
     return false;
 }
@@ -269,30 +261,6 @@ start_glia(const char *extra)
     free(conf);
 }
 
-/* The first value a query returns (caller frees), or NULL. */
-static char *
-sql_value(const char *query)
-{
-    PGconn *c = PQconnectdb(pgtest_dsn());
-    PGresult *res = PQexec(c, query);
-    char *v = NULL;
-
-    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0)
-        v = xstrdup(PQgetvalue(res, 0, 0));
-    PQclear(res);
-    PQfinish(c);
-    return v;
-}
-
-static void
-sql(const char *statement)
-{
-    PGconn *c = PQconnectdb(pgtest_dsn());
-
-    PQclear(PQexec(c, statement));
-    PQfinish(c);
-}
-
 /* Restart glia (same database) against the current sink port. */
 static void
 restart_glia(const char *extra)
@@ -355,7 +323,7 @@ happy_path(void)
             request_token("alice@example.org", "s3cr3t", 1, NULL, &sid2, NULL),
             200, "retry with the same send_attempt");
         is_str(sid2, sid, "same sid");
-        sleep_ms(500);
+        httptest_sleep_ms(500);
         is_int(mail_count(), n, "no second mail");
         free(sid2);
         is_int(
@@ -625,7 +593,7 @@ expiry_and_attempts(void)
     q = xasprintf("UPDATE glia.validation_sessions SET modified_ts = "
                   "modified_ts - 86400001 WHERE sid = '%s'",
                   sid);
-    sql(q);
+    pgtest_value(NULL, q);
     free(q);
     body = xasprintf("{\"sid\":\"%s\",\"client_secret\":\"fr4nk\","
                      "\"token\":\"whatever\"}",
@@ -720,9 +688,9 @@ smtp_failures(void)
     is_str(http_resp_errcode(&r), "M_EMAIL_SEND_ERROR", "M_EMAIL_SEND_ERROR");
     http_resp_free(&r);
     free(sid);
-    sid = sql_value("SELECT sid FROM glia.validation_sessions "
-                    "WHERE address = 'gina@example.org'");
-    ok(sid != NULL, "the session was kept");
+    sid = xstrdup(pgtest_value(NULL, "SELECT sid FROM glia.validation_sessions "
+                                     "WHERE address = 'gina@example.org'"));
+    ok(sid[0] != '\0', "the session was kept");
     /* It is in the database: it survives the failure (and a restart of
      * glia onto the new server's port). */
     sink_port = start_sink("");
@@ -746,7 +714,7 @@ smtp_failures(void)
                   ? 0
                   : 1);
     }
-    sleep_ms(500);
+    httptest_sleep_ms(500);
     for (int i = 0; i < 4; i++) {
         int64_t q0 = time_mono_us();
 

@@ -77,27 +77,6 @@ stop_hs(void)
     }
 }
 
-static void
-sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-
-    nanosleep(&ts, NULL);
-}
-
-/* One value from the test database ("" if none). */
-static const char *
-sql(const char *query)
-{
-    static char out[4096];
-    char *cmd =
-        xasprintf("psql -Atqc \"%s\" '%s'", query, getenv("GLIA_TEST_DSN"));
-
-    httptest_run(cmd, out, sizeof(out));
-    free(cmd);
-    return out;
-}
-
 /* The newest invitation mail to address, decoded (caller json_decref()s). */
 static json_t *
 mail_to(const char *address)
@@ -169,7 +148,7 @@ wait_onbind(const char *mxid, int ms)
 
         if (j != NULL)
             return j;
-        sleep_ms(100);
+        httptest_sleep_ms(100);
     }
     return NULL;
 }
@@ -427,8 +406,9 @@ signing(const char *token, const char *signurl)
     char *body;
 
     /* The ephemeral key from the invite row, to check signatures with. */
-    eph_key = xstrdup(sql("SELECT ephemeral_public_key FROM glia.invites "
-                          "WHERE address = 'bob.smith@example.org'"));
+    eph_key = xstrdup(
+        pgtest_value(NULL, "SELECT ephemeral_public_key FROM glia.invites "
+                           "WHERE address = 'bob.smith@example.org'"));
     ok(b64_decode(eph_key, strlen(eph_key), epk, 32) == 32,
        "the stored ephemeral key");
 
@@ -530,9 +510,9 @@ delivery(const char *token)
     ok(python_verifies(signed_block, "glia.test", "0", glia_pk_b64),
        "python3-signedjson verifies the signed block");
     json_decref(ob);
-    sleep_ms(1500);
+    httptest_sleep_ms(1500);
     is_int(onbinds_for(mxid), 1, "delivered once");
-    is_str(sql("SELECT count(*) FROM glia.onbind_outbox"), "0",
+    is_str(pgtest_value(NULL, "SELECT count(*) FROM glia.onbind_outbox"), "0",
            "the outbox is empty");
 
     is_int(store("BOB.smith@example.org", &r), 400,
@@ -556,10 +536,11 @@ homeserver_down(void)
     http_resp_free(&r);
     is_int(internal_bind("carol@example.org", mxid), 200,
            "carol binds while her homeserver is down");
-    sleep_ms(2500);
-    ok(atoi(sql("SELECT attempts FROM glia.onbind_outbox")) >= 2,
+    httptest_sleep_ms(2500);
+    ok(atoi(pgtest_value(NULL, "SELECT attempts FROM glia.onbind_outbox")) >= 2,
        "attempts fail and are retried");
-    ok(strlen(sql("SELECT last_error FROM glia.onbind_outbox")) > 0,
+    ok(strlen(pgtest_value(NULL, "SELECT last_error FROM glia.onbind_outbox")) >
+           0,
        "with the reason kept");
     start_hs();
     ob = wait_onbind(mxid, 10000);
@@ -572,7 +553,7 @@ homeserver_down(void)
     is_int(store("dan@example.org", &r), 200, "invite dan");
     http_resp_free(&r);
     is_int(internal_bind("dan@example.org", mxid), 200, "dan binds");
-    sleep_ms(1200);
+    httptest_sleep_ms(1200);
     is_int(httptest_stop(&g, SIGTERM), 0, "glia stops cleanly meanwhile");
     start_hs();
     httptest_restart(&g);
@@ -595,8 +576,8 @@ expiry_and_refusals(void)
         json_array_get(json_object_get(r.json, "public_keys"), 1),
         "public_key")));
     http_resp_free(&r);
-    sql("UPDATE glia.invites SET expires_ts = 1 "
-        "WHERE address = 'erin@example.org'");
+    pgtest_value(NULL, "UPDATE glia.invites SET expires_ts = 1 "
+                       "WHERE address = 'erin@example.org'");
     q = xasprintf("/_matrix/identity/v2/pubkey/ephemeral/isvalid?public_key=%s",
                   eph);
     http_call(&g, "GET", q, NULL, NULL, &r);
@@ -604,7 +585,7 @@ expiry_and_refusals(void)
        "an expired invite's key is no longer valid");
     http_resp_free(&r);
     is_int(internal_bind("erin@example.org", mxid), 200, "erin binds");
-    sleep_ms(2000);
+    httptest_sleep_ms(2000);
     is_int(onbinds_for(mxid), 0, "an expired invite is not delivered");
     free(q);
     free(eph);

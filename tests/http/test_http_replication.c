@@ -18,6 +18,7 @@
 #include "tap.h"
 #include "util/buf.h"
 #include "util/mem.h"
+#include "util/time.h"
 
 #include <curl/curl.h>
 #include <signal.h>
@@ -48,34 +49,6 @@ static unsigned int d_port;
 static pid_t d_pid;
 static char d_log[300];
 static char d_control[300];
-
-static void
-sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-
-    nanosleep(&ts, NULL);
-}
-
-static long long
-now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static const char *
-sql(int node, const char *query)
-{
-    static char out[1024];
-    char *cmd = xasprintf("psql -Atqc \"%s\" '%s'", query, dsn[node]);
-
-    httptest_run(cmd, out, sizeof(out));
-    free(cmd);
-    return out;
-}
 
 static long
 post_internal(int node, const char *path, const char *body, unsigned int port)
@@ -145,7 +118,7 @@ converges(int node, const char *address, const char *want, int ms)
     for (int waited = 0; waited <= ms; waited += 100) {
         if (strcmp(bound_to(node, address), want) == 0)
             return true;
-        sleep_ms(100);
+        httptest_sleep_ms(100);
     }
     diag("%s answers \"%s\" for %s, not \"%s\"", names[node],
          bound_to(node, address), address, want);
@@ -253,7 +226,7 @@ forged_and_foreign(void)
 {
     const char *code;
     char *body;
-    long long ts = now_ms();
+    long long ts = time_now_ms();
 
     /* A's entry signed by C's key: a forgery. */
     body = push_body(
@@ -289,8 +262,8 @@ forged_and_foreign(void)
      * ids not contiguous; applied, and applied again harmlessly. */
     is_int(bind_on(1, "gone@example.org", "@gone:hs.test", 0), 200,
            "(gone@ is bound on B)");
-    sleep_ms(5);
-    ts = now_ms(); /* the unbind is newer than that binding */
+    httptest_sleep_ms(5);
+    ts = time_now_ms(); /* the unbind is newer than that binding */
     body = push_body("900010",
                      entry("sydent@example.org", "@sy:hs.test", ts, 0, 0),
                      "900012", entry("gone@example.org", NULL, ts, 0, 0));
@@ -300,8 +273,9 @@ forged_and_foreign(void)
            "its binding is found at once");
     is_str(bound_to(1, "gone%40example.org"), "", "its tombstone applied");
     is_int(push(1, "glia-a.test", body, &code), 200, "the same push again");
-    is_str(sql(1, "SELECT count(*) FROM glia.associations WHERE "
-                  "origin_server = 'glia-a.test' AND origin_id = 900010"),
+    is_str(pgtest_value(dsn[1],
+                        "SELECT count(*) FROM glia.associations WHERE "
+                        "origin_server = 'glia-a.test' AND origin_id = 900010"),
            "1", "stored once");
     free(body);
     /* A re-sent older binding does not undo the unbind. */
@@ -401,10 +375,11 @@ refused_by_peer(void)
            "A binds while B has a wrong key for A");
     ok(converges(2, "refused%40example.org", "@r:hs.test", 10000),
        "C takes it");
-    sleep_ms(1500);
+    httptest_sleep_ms(1500);
     is_str(bound_to(1, "refused%40example.org"), "", "B refuses it");
-    is_str(sql(0, "SELECT count(*) FROM glia.replication_refused WHERE "
-                  "peer = 'glia-b.test'"),
+    is_str(pgtest_value(dsn[0],
+                        "SELECT count(*) FROM glia.replication_refused WHERE "
+                        "peer = 'glia-b.test'"),
            "0", "A gives up on nothing: a whole batch refused is B's trouble");
     is_int(httptest_stop(&g[1], SIGTERM), 0, "B stops");
     file_replace(path, keys[2]->pk_b64, keys[0]->pk_b64);
@@ -436,15 +411,16 @@ refused_entry(void)
            "and refuse-me, which D refuses");
     is_int(bind_on(0, "ok-after@example.org", "@oa:hs.test", 0), 200,
            "and ok-after");
-    sleep_ms(1500);
+    httptest_sleep_ms(1500);
     unlink(hold);
     for (int i = 0; i < 150 && !d_got("ok-after@example.org"); i++)
-        sleep_ms(100);
+        httptest_sleep_ms(100);
     ok(d_got("ok-before@example.org") && d_got("ok-after@example.org"),
        "D gets the changes around the one it refuses");
     ok(!d_got("refuse-me@example.org"), "not that one");
-    is_str(sql(0, "SELECT count(*) FROM glia.replication_refused WHERE "
-                  "peer = 'glia-d.test'"),
+    is_str(pgtest_value(dsn[0],
+                        "SELECT count(*) FROM glia.replication_refused WHERE "
+                        "peer = 'glia-d.test'"),
            "1", "A records the refusal");
     cmd = xasprintf("%s peer retry glia-d.test -c %s/glia.conf",
                     getenv("GLIA_ADMIN_BIN") != NULL ? getenv("GLIA_ADMIN_BIN")
@@ -477,15 +453,17 @@ concurrent_binds(void)
     is_int(httptest_run(cmd, NULL, 0), 0, "100 binds on A from 4 processes");
     free(cmd);
     for (int i = 0; i < 150; i++) {
-        if (strcmp(sql(1, "SELECT count(*) FROM glia.associations WHERE "
-                          "address LIKE 'c_-%@example.org'"),
+        if (strcmp(pgtest_value(dsn[1],
+                                "SELECT count(*) FROM glia.associations WHERE "
+                                "address LIKE 'c_-%@example.org'"),
                    "100") == 0)
             break;
-        sleep_ms(100);
+        httptest_sleep_ms(100);
     }
     snprintf(out, sizeof(out), "%s",
-             sql(1, "SELECT count(*) FROM glia.associations WHERE "
-                    "address LIKE 'c_-%@example.org'"));
+             pgtest_value(dsn[1],
+                          "SELECT count(*) FROM glia.associations WHERE "
+                          "address LIKE 'c_-%@example.org'"));
     is_str(out, "100", "B has all 100");
 }
 
@@ -599,7 +577,7 @@ main(void)
                    "A unbinds k03 while B is down");
         }
     }
-    sleep_ms(1500);
+    httptest_sleep_ms(1500);
     httptest_restart(&g[1]);
     for (int i = 0; i < 20; i++) {
         char addr[64];
@@ -611,12 +589,14 @@ main(void)
             ok(0, "B converges on k%02d", i);
     }
     ok(1, "B has every binding made while it was down or dying");
-    is_str(sql(1, "SELECT count(*) FROM glia.associations WHERE "
-                  "origin_server = 'glia-a.test' AND address LIKE 'k%'"),
+    is_str(pgtest_value(dsn[1],
+                        "SELECT count(*) FROM glia.associations WHERE "
+                        "origin_server = 'glia-a.test' AND address LIKE 'k%'"),
            "19", "exactly 19 from A: nothing lost, nothing twice");
-    is_str(sql(1, "SELECT count(*) FROM (SELECT address FROM "
-                  "glia.associations GROUP BY medium, address HAVING "
-                  "count(*) > 1) d"),
+    is_str(pgtest_value(dsn[1],
+                        "SELECT count(*) FROM (SELECT address FROM "
+                        "glia.associations GROUP BY medium, address HAVING "
+                        "count(*) > 1) d"),
            "0", "no address twice");
 
     forged_and_foreign();
@@ -660,14 +640,14 @@ main(void)
         bool took = false;
 
         httptest_start_as(&a2, &o);
-        sleep_ms(2500);
+        httptest_sleep_ms(2500);
         ok(httptest_log_contains(&g[0], "this process pushes") &&
                !httptest_log_contains(&a2, "this process pushes"),
            "with two processes on one database, only the first pushes");
         is_int(httptest_stop(&g[0], SIGKILL), -1, "the pusher is killed");
         for (int i = 0; i < 100 && !took; i++) {
             took = httptest_log_contains(&a2, "this process pushes");
-            sleep_ms(100);
+            httptest_sleep_ms(100);
         }
         ok(took, "the other process takes over within seconds");
         is_int(bind_on(0, "late@example.org", "@late:hs.test", iport2), 200,

@@ -12,6 +12,7 @@
 #include "pgtest.h"
 #include "tap.h"
 #include "util/mem.h"
+#include "util/time.h"
 
 #include <signal.h>
 #include <sodium.h>
@@ -111,15 +112,6 @@ key_fetches(const struct fake *f)
             n++;
     fclose(fp);
     return n;
-}
-
-static long long
-now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static long
@@ -456,8 +448,8 @@ main(void)
     k2 = signing_key_generate("k2");
     start_fake(&hs1, "hs1");
     start_fake(&hs2, "hs2");
-    publish_keys(&hs1, k1, now_ms() + 3600 * 1000);
-    publish_keys(&hs2, k2, now_ms() - 1000);
+    publish_keys(&hs1, k1, time_now_ms() + 3600 * 1000);
+    publish_keys(&hs2, k2, time_now_ms() - 1000);
     snprintf(mx1, sizeof(mx1), "@alice:%s", hs1.name);
     snprintf(mx2, sizeof(mx2), "@carol:%s", hs2.name);
     memset(&dead, 0, sizeof(dead));

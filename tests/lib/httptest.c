@@ -43,8 +43,8 @@ bail(const char *what, const struct glia_proc *g)
     exit(1);
 }
 
-static void
-sleep_ms(long ms)
+void
+httptest_sleep_ms(long ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 
@@ -138,7 +138,7 @@ launch(struct glia_proc *g)
         }
         if (i == 600)
             bail("glia did not start within 30 s", g);
-        sleep_ms(50);
+        httptest_sleep_ms(50);
     }
     g->port = port;
     snprintf(g->base, sizeof(g->base), "http://127.0.0.1:%u", g->port);
@@ -186,7 +186,7 @@ httptest_spawn(const char *const argv[],
                    logfile != NULL ? logfile : "none");
             exit(1);
         }
-        sleep_ms(20);
+        httptest_sleep_ms(20);
     }
     if (port == 0) {
         kill(*pid, SIGKILL);
@@ -340,7 +340,7 @@ httptest_stop(struct glia_proc *g, int sig)
             diag("glia died by signal %d", WTERMSIG(status));
             return -1;
         }
-        sleep_ms(50);
+        httptest_sleep_ms(50);
     }
     kill(g->pid, SIGKILL);
     waitpid(g->pid, &status, 0);

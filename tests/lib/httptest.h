@@ -60,6 +60,8 @@ unsigned int httptest_spawn(const char *const argv[],
  * @return its exit status, or -1 if it did not exit normally
  */
 int httptest_run(const char *cmd, char *out, size_t outlen);
+/** Sleep ms milliseconds. */
+void httptest_sleep_ms(long ms);
 /** @return a loopback TCP port nobody listens on right now (for listeners
  * a test configures, such as [metrics] or [internal]). */
 unsigned int httptest_free_port(void);

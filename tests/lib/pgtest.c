@@ -5,6 +5,8 @@
 #include "tap.h"
 #include "util/mem.h"
 
+#include <libpq-fe.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -44,4 +46,19 @@ pgtest_ctl(const char *args)
     rc = system(cmd);
     free(cmd);
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+const char *
+pgtest_value(const char *dsn, const char *query)
+{
+    static char out[65536];
+    PGconn *c = PQconnectdb(dsn != NULL ? dsn : pgtest_dsn());
+    PGresult *res = PQexec(c, query);
+
+    out[0] = '\0';
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0)
+        snprintf(out, sizeof(out), "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    PQfinish(c);
+    return out;
 }

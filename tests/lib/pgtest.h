@@ -11,5 +11,11 @@ void pgtest_reset(void);
 /** Run the cluster's pg_ctl with args ("stop -m fast", "start -w").
  * @return its exit status */
 int pgtest_ctl(const char *args);
+/**
+ * Run one SQL statement on dsn (NULL: pgtest_dsn()) with libpq.
+ * @return the first value it returns, "" if none or on error; a static
+ *         buffer, valid until the next call
+ */
+const char *pgtest_value(const char *dsn, const char *query);
 
 #endif
